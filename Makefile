@@ -1,0 +1,76 @@
+# pipeopt: PGXS build.
+#
+#   make test   install dependencies, build, install, run every test
+#   make demo   install dependencies, build, install, run the demo
+#
+# On a fresh machine there is no pg_config yet: the PGXS part below is only
+# included once the server development package is present, and the two
+# entry points above install it first and then call make again.
+
+EXTENSION = pipeopt
+PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
+
+MODULE_big = pipeopt
+OBJS = \
+	src/pipeopt.o \
+	src/guc.o \
+	src/parse/parse.o \
+	src/parse/mask.o \
+	src/capture/registry.o \
+	src/capture/worker.o \
+	src/capture/hooks.o \
+	src/capture/bundle.o \
+	src/sqlapi/parse_api.o \
+	src/sqlapi/capture_api.o \
+	src/parse/pg_query_isolated.o
+
+DATA = $(wildcard src/sql/pipeopt--*.sql)
+REGRESS = $(sort $(basename $(notdir $(wildcard sql/*.sql))))
+REGRESS_OPTS = --temp-config=$(srcdir)/test/regress.conf --temp-instance=tmp_check
+EXTRA_CLEAN = tmp_check results regression.diffs regression.out
+
+PG_CPPFLAGS = -I$(srcdir)/src
+SHLIB_LINK = -llz4
+LIBPG_QUERY_A ?= /usr/lib/x86_64-linux-gnu/libpg_query.a
+
+.DEFAULT_GOAL := all
+
+# The prebuilt libpg_query object has no LLVM bitcode: build none at all
+# ("override", or PGXS's Makefile.global would turn it back on).
+override with_llvm = no
+
+ifneq ($(wildcard $(PGXS)),)
+include $(PGXS)
+else
+all:
+	@echo "PostgreSQL 15 development files are missing: run 'make test' or 'make demo'," >&2
+	@echo "or scripts/install-deps.sh, to install them." >&2
+	@exit 1
+endif
+
+# libpg_query carries its own copy of palloc, memory contexts, elog and the
+# parser. Link it as one relocatable object in which only pg_query_* stay
+# global, so none of its symbols can bind to (or shadow) the server's.
+src/parse/pg_query_isolated.o: $(LIBPG_QUERY_A) scripts/isolate-pg-query.sh
+	scripts/isolate-pg-query.sh $(LIBPG_QUERY_A) $@
+
+.PHONY: deps test demo bench
+
+deps:
+	@scripts/install-deps.sh
+
+test: deps
+	$(MAKE) all
+	$(MAKE) install
+	scripts/run-tests.sh
+
+demo: deps
+	$(MAKE) all
+	$(MAKE) install
+	scripts/demo.sh
+
+bench: deps
+	$(MAKE) all
+	$(MAKE) install
+	bench/run-all.sh

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Install, idempotently, everything pipeopt needs to build, run, test and
+# benchmark on Debian 12. Safe to run again: packages already present are
+# skipped without touching the network.
+set -euo pipefail
+
+pkgs=(
+  make gcc binutils
+  postgresql-15 postgresql-contrib-15 postgresql-server-dev-15
+  postgresql-15-hypopg
+  libpg-query-dev liblz4-dev lz4
+  libipc-run-perl
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \
+    || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing packages: ${missing[*]}" >&2
+  echo "install-deps: run as root (or with sudo) to install them." >&2
+  exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+# Debian's postgresql-common would create and start a 'main' cluster on
+# install; pipeopt's tests and demo use their own throw-away clusters.
+mkdir -p /etc/postgresql-common
+if ! grep -qs '^create_main_cluster' /etc/postgresql-common/createcluster.conf; then
+  echo 'create_main_cluster = false' >> /etc/postgresql-common/createcluster.conf
+fi
+apt-get install -y -q --no-install-recommends "${missing[@]}"

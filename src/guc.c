@@ -1,0 +1,63 @@
+/*-------------------------------------------------------------------------
+ *
+ * guc.c
+ *	  Every pipeopt configuration parameter, in one place.
+ *
+ * PGC_POSTMASTER for sizes, PGC_SIGHUP for the worker's clock, PGC_SUSET for
+ * anything that decides what data is deleted or how long capture waits.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "pipeopt.h"
+
+#include <limits.h>
+
+#include "utils/guc.h"
+
+int			pipeopt_sample_interval = 60;
+int			pipeopt_retention = 14 * 24 * 60;
+int			pipeopt_capture_lock_timeout = 5000;
+int			pipeopt_max_workers = 32;
+
+void
+pipeopt_define_gucs(void)
+{
+	DefineCustomIntVariable("pipeopt.sample_interval",
+							"Seconds between two captures by the background worker.",
+							"0 stops automatic sampling; pipeopt.capture() still works.",
+							&pipeopt_sample_interval,
+							60, 0, 86400,
+							PGC_SIGHUP,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pipeopt.retention",
+							"How long captured history is kept.",
+							"History is dropped a whole day partition at a time, "
+							"once the partition lies entirely beyond this age.",
+							&pipeopt_retention,
+							14 * 24 * 60, 60, INT_MAX / 60,
+							PGC_SUSET,
+							GUC_UNIT_MIN,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pipeopt.capture_lock_timeout",
+							"How long a capture waits for pipeopt's own tables before the tick fails.",
+							"A failed tick is retried at the next one; no history is lost.",
+							&pipeopt_capture_lock_timeout,
+							5000, 1, INT_MAX,
+							PGC_SUSET,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pipeopt.max_databases",
+							"Number of databases pipeopt workers can serve at once.",
+							NULL,
+							&pipeopt_max_workers,
+							32, 1, 1024,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
+
+	MarkGUCPrefixReserved("pipeopt");
+}

@@ -1,0 +1,45 @@
+/*-------------------------------------------------------------------------
+ *
+ * pipeopt.h
+ *	  What the stages of pipeopt offer each other.
+ *
+ * Glossary:
+ *	  statement   one normalized SQL text, identified by its fingerprint
+ *	              (libpg_query), whatever queryids pg_stat_statements gives it;
+ *	  capture     one tick: pg_stat_statements and table/index statistics
+ *	              read once, turned into per-interval deltas (samples);
+ *	  sample      the deltas of one statement and role over one interval;
+ *	  launcher    the static background worker that starts a db worker for
+ *	              every database in which the extension is installed;
+ *	  db worker   the dynamic background worker that calls pipeopt.capture()
+ *	              in its database every pipeopt.sample_interval.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PIPEOPT_H
+#define PIPEOPT_H
+
+#include "postgres.h"
+
+#define PIPEOPT_EXTENSION_NAME	"pipeopt"
+#define PIPEOPT_SCHEMA_NAME		"pipeopt"
+
+/* guc.c */
+extern int	pipeopt_sample_interval;	/* seconds; 0 = worker does not sample */
+extern int	pipeopt_retention;	/* minutes */
+extern int	pipeopt_capture_lock_timeout;	/* milliseconds */
+extern int	pipeopt_max_workers;	/* databases served by workers */
+extern void pipeopt_define_gucs(void);
+
+/* capture/registry.c: shared memory of the workers */
+extern void pipeopt_registry_request(void);
+extern bool pipeopt_registry_attached(void);
+
+/* capture/worker.c */
+extern void pipeopt_register_launcher(void);
+extern bool pipeopt_start_db_worker(Oid dboid, bool from_launcher);
+
+/* capture/hooks.c */
+extern void pipeopt_install_hooks(void);
+
+#endif							/* PIPEOPT_H */
