@@ -89,7 +89,7 @@ pipeopt_export_workload(PG_FUNCTION_ARGS)
 	initStringInfo(&chunk);
 	SPI_connect();
 	portal = SPI_cursor_open_with_args(NULL,
-									   "SELECT line FROM pipeopt._export_lines($1)",
+									   "SELECT l FROM pipeopt._export_lines($1) l",
 									   1, argtypes, &since, NULL, true, 0);
 	for (;;)
 	{

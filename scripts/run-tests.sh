@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Run every test of pipeopt against real PostgreSQL 15 servers:
+#   1. pg_regress files sql/*.sql (expected output in expected/) against a
+#      temporary instance that preloads pg_stat_statements and pipeopt;
+#   2. TAP tests test/t/*.pl (workers, restarts, crashes, packaging).
+# pipeopt must be installed already (make install). PostgreSQL refuses to run
+# as root, so as root the tests run as the postgres user, in a scratch copy
+# of the test inputs that this user owns. On failure the diffs are printed.
+# The last line is "pipeopt: N passed, M failed".
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
+bindir=$("$PG_CONFIG" --bindir)
+pgxs_src=$(cd "$(dirname "$("$PG_CONFIG" --pgxs)")/.." && pwd)
+pg_regress=$pgxs_src/test/regress/pg_regress
+
+work=$(mktemp -d /tmp/pipeopt-test.XXXXXX)
+cp -r "$top/sql" "$top/expected" "$top/test" "$top/META.json" "$top/pipeopt.control" "$work/"
+mkdir -p "$work/out" "$work/tap"
+
+as_tester() {
+  if [ "$(id -u)" -eq 0 ]; then
+    chown -R postgres: "$work"
+    runuser -u postgres -- env PATH="$bindir:$PATH" "$@"
+  else
+    env PATH="$bindir:$PATH" "$@"
+  fi
+}
+
+passed=0
+failed=0
+
+# --- pg_regress -------------------------------------------------------
+tests=$(cd "$work/sql" && ls ./*.sql | sed 's#^\./##; s#\.sql$##' | sort)
+as_tester "$pg_regress" \
+  --temp-instance="$work/instance" \
+  --temp-config="$work/test/regress.conf" \
+  --inputdir="$work" --outputdir="$work/out" \
+  --bindir="$bindir" --dbname=contrib_regression \
+  $tests | tee "$work/regress.log"
+regress_ok=$(grep -cE '\.\.\. ok' "$work/regress.log" || true)
+regress_bad=$(grep -cE '\.\.\. FAILED' "$work/regress.log" || true)
+passed=$((passed + regress_ok))
+failed=$((failed + regress_bad))
+if [ -s "$work/out/regression.diffs" ]; then
+  echo "=== regression.diffs ==="
+  cat "$work/out/regression.diffs"
+fi
+if [ "$regress_ok" -eq 0 ] && [ "$regress_bad" -eq 0 ]; then
+  echo "pg_regress ran no test" >&2
+  failed=$((failed + 1))
+fi
+
+# --- TAP ----------------------------------------------------------------
+for t in "$work"/test/t/*.pl; do
+  [ -e "$t" ] || continue
+  name=$(basename "$t" .pl)
+  if (cd "$work" && as_tester env TESTDIR="$work/tap/$name" PG_REGRESS="$pg_regress" \
+        PIPEOPT_SRC="$work" prove -v -I "$pgxs_src/test/perl" "$t"); then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    for log in "$work/tap/$name"/tmp_check/log/*; do
+      [ -f "$log" ] || continue
+      echo "=== $log (last 60 lines) ==="
+      tail -n 60 "$log"
+    done
+  fi
+done
+
+echo "pipeopt: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
