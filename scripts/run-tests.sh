@@ -56,6 +56,7 @@ fi
 for t in "$work"/test/t/*.pl; do
   [ -e "$t" ] || continue
   name=$(basename "$t" .pl)
+  mkdir -p "$work/tap/$name"
   if (cd "$work" && as_tester env TESTDIR="$work/tap/$name" PG_REGRESS="$pg_regress" \
         PIPEOPT_SRC="$work" prove -v -I "$pgxs_src/test/perl" "$t"); then
     passed=$((passed + 1))

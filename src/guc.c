@@ -12,6 +12,7 @@
 
 #include <limits.h>
 
+#include "miscadmin.h"
 #include "utils/guc.h"
 
 int			pipeopt_sample_interval = 60;
@@ -50,14 +51,16 @@ pipeopt_define_gucs(void)
 							GUC_UNIT_MS,
 							NULL, NULL, NULL);
 
-	DefineCustomIntVariable("pipeopt.max_databases",
-							"Number of databases pipeopt workers can serve at once.",
-							NULL,
-							&pipeopt_max_workers,
-							32, 1, 1024,
-							PGC_POSTMASTER,
-							0,
-							NULL, NULL, NULL);
+	/* a size of shared memory: only when loaded at server start */
+	if (process_shared_preload_libraries_in_progress)
+		DefineCustomIntVariable("pipeopt.max_databases",
+								"Number of databases pipeopt workers can serve at once.",
+								NULL,
+								&pipeopt_max_workers,
+								32, 1, 1024,
+								PGC_POSTMASTER,
+								0,
+								NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("pipeopt");
 }

@@ -1,0 +1,92 @@
+# bench/lib.sh: helpers shared by the benchmarks (sourced, not run).
+#
+# Every benchmark runs against its own throw-away cluster: created with
+# initdb in a mktemp directory owned by postgres, reachable only through a
+# unix socket inside that directory, stopped and removed on exit.
+
+PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
+PG_BIN=$("$PG_CONFIG" --bindir)
+
+# PostgreSQL refuses to run as root: as root, run servers and clients as the
+# postgres user; as anyone else, as that user.
+as_pg() {
+  if [ "$(id -u)" -eq 0 ]; then
+    runuser -u postgres -- env PATH="$PG_BIN:$PATH" "$@"
+  else
+    env PATH="$PG_BIN:$PATH" "$@"
+  fi
+}
+
+# The benchmarks measure the installed pipeopt, not the build tree.
+require_pipeopt_installed() {
+  local lib ext
+  lib=$("$PG_CONFIG" --pkglibdir)/pipeopt.so
+  ext=$("$PG_CONFIG" --sharedir)/extension/pipeopt.control
+  if [ ! -f "$lib" ] || [ ! -f "$ext" ]; then
+    echo "bench: pipeopt is not installed; run 'make install' (or 'make bench')." >&2
+    exit 1
+  fi
+}
+
+# cluster_start NAME EXTRA_CONF: initdb, configure, start. Sets BENCH_DIR,
+# PGPORT and PGHOST (exported, so psql and pgbench find the server) and an
+# EXIT trap that stops the server and removes the directory.
+cluster_start() {
+  local name=$1 extra_conf=$2
+  require_pipeopt_installed
+  BENCH_DIR=$(mktemp -d "/tmp/pipeopt-bench-$name.XXXXXX")
+  mkdir -p "$BENCH_DIR/sock"
+  trap cluster_cleanup EXIT
+  trap 'exit 130' INT TERM
+  if [ "$(id -u)" -eq 0 ]; then
+    chown -R postgres: "$BENCH_DIR"
+  fi
+  # No TCP listener and a socket directory of our own: the port only names
+  # the socket, so any number is free; a random one keeps runs apart in logs.
+  PGPORT=$((5433 + RANDOM % 20000))
+  PGHOST=$BENCH_DIR/sock
+  export PGPORT PGHOST
+  as_pg initdb -D "$BENCH_DIR/data" -U postgres --auth=trust -E UTF8 \
+    --locale=C --no-sync >"$BENCH_DIR/initdb.log" 2>&1
+  cat >>"$BENCH_DIR/data/postgresql.conf" <<EOF
+
+# --- pipeopt benchmark ---
+listen_addresses = ''
+port = $PGPORT
+unix_socket_directories = '$PGHOST'
+shared_preload_libraries = 'pg_stat_statements,pipeopt'
+$extra_conf
+EOF
+  as_pg pg_ctl -D "$BENCH_DIR/data" -l "$BENCH_DIR/server.log" -w -t 60 start >/dev/null
+}
+
+cluster_cleanup() {
+  local rc=$?
+  if [ -n "${BENCH_DIR:-}" ] && [ -d "$BENCH_DIR" ]; then
+    if [ -f "$BENCH_DIR/data/postmaster.pid" ]; then
+      as_pg pg_ctl -D "$BENCH_DIR/data" -m fast -w -t 60 stop >/dev/null 2>&1 || true
+    fi
+    if [ "$rc" -ne 0 ] && [ -f "$BENCH_DIR/server.log" ]; then
+      echo "--- server log (last 30 lines) ---" >&2
+      tail -n 30 "$BENCH_DIR/server.log" >&2
+    fi
+    rm -rf "$BENCH_DIR"
+  fi
+  return "$rc"
+}
+
+# psql without psqlrc, stopping at the first error, quiet, unaligned.
+bpsql() {
+  as_pg psql -X -q -v ON_ERROR_STOP=1 -At "$@"
+}
+
+# stats [FORMAT]: read numbers, one a line; print "median min max", each
+# printed with FORMAT (default %.2f).
+stats() {
+  sort -g | awk -v f="${1:-%.2f}" '{ v[NR] = $1 }
+    END {
+      if (NR == 0) { print "- - -"; exit }
+      m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+      printf f " " f " " f "\n", m, v[1], v[NR]
+    }'
+}

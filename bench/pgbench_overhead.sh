@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# pgbench throughput with pipeopt sampling every second, against
+# pg_stat_statements alone.
+#
+# One server, one configuration: pg_stat_statements and pipeopt preloaded,
+# the extension created in the benchmark database. The two sides differ only
+# in pipeopt.sample_interval, switched by ALTER SYSTEM + pg_reload_conf():
+#   pgss     sample_interval = 0: pipeopt's worker idles, pg_stat_statements
+#            tracks every statement (the baseline)
+#   pipeopt  sample_interval = 1: a capture tick every second
+# Runs come in PAIRS pairs, the order inside a pair alternating (pgss first,
+# then pipeopt first) so that a drift of the machine does not favour one
+# side. Each pair's ratio is tps(pipeopt) / tps(pgss); the median ratio is
+# the result. The issue's target is a ratio of at least 0.99; nothing is
+# asserted.
+#
+# Environment: PAIRS (default 7), RUN_SECONDS (default 12), SCALE (default
+# 10), CLIENTS (default 4), THREADS (default 2), PGBENCH_ARGS (default -S,
+# select-only; set it to "" for the TPC-B-like default script).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+
+PAIRS=${PAIRS:-7}
+RUN_SECONDS=${RUN_SECONDS:-12}
+SCALE=${SCALE:-10}
+CLIENTS=${CLIENTS:-4}
+THREADS=${THREADS:-2}
+PGBENCH_ARGS=${PGBENCH_ARGS--S}
+
+# shared_buffers holds the whole scale-10 database: the runs measure CPU,
+# not the page cache.
+cluster_start pgbench "
+shared_buffers = 512MB
+pg_stat_statements.track = top
+pipeopt.sample_interval = 0
+"
+
+as_pg createdb bench
+bpsql -d bench <<'SQL'
+CREATE EXTENSION pg_stat_statements;
+CREATE EXTENSION pipeopt;
+SQL
+as_pg pgbench -i -q -s "$SCALE" bench >"$BENCH_DIR/pgbench-init.log" 2>&1
+
+# set_sampling SECONDS: the worker re-reads its configuration on SIGHUP and
+# ticks at once when sampling is turned on. The pause lets that first tick
+# (and the reload) finish before the run starts.
+set_sampling() {
+  bpsql -d bench -c "ALTER SYSTEM SET pipeopt.sample_interval = $1" -c "SELECT pg_reload_conf()" >/dev/null
+  sleep 2
+}
+
+worker_ticks() {
+  bpsql -d bench -c "SELECT coalesce(sum(ticks), 0) FROM pipeopt.workers() WHERE datname = current_database()"
+}
+
+# run_pgbench: one timed run; prints its tps (excluding connection time).
+run_pgbench() {
+  local out
+  # shellcheck disable=SC2086  # PGBENCH_ARGS is a list of options
+  out=$(as_pg pgbench -n $PGBENCH_ARGS -c "$CLIENTS" -j "$THREADS" -T "$RUN_SECONDS" bench 2>&1)
+  echo "$out" | awk '/^tps = / { print $3; found = 1 } END { if (!found) exit 1 }' \
+    || { echo "$out" >&2; exit 1; }
+}
+
+# one_side MODE: switch, run, print "tps ticks".
+one_side() {
+  local before after tps
+  if [ "$1" = pipeopt ]; then set_sampling 1; else set_sampling 0; fi
+  before=$(worker_ticks)
+  tps=$(run_pgbench)
+  after=$(worker_ticks)
+  echo "$tps $((after - before))"
+}
+
+# Warm-up (not counted): caches, the worker's first (baseline) capture.
+set_sampling 1
+run_pgbench >/dev/null
+set_sampling 0
+
+echo "pgbench_overhead: $PAIRS pairs of ${RUN_SECONDS}s runs, pgbench -n $PGBENCH_ARGS -c $CLIENTS -j $THREADS, scale $SCALE, $(nproc) CPUs, $(date -u '+%Y-%m-%d %H:%M UTC')"
+printf '%-5s %-14s %12s %12s %8s %7s\n' pair order tps_pgss tps_pipeopt ratio ticks
+ratios=$BENCH_DIR/ratios
+: >"$ratios"
+: >"$BENCH_DIR/tps_pgss"
+: >"$BENCH_DIR/tps_pipeopt"
+first_capture=$(bpsql -d bench -c "SELECT coalesce(max(capture_id), 0) FROM pipeopt.captures")
+for ((p = 1; p <= PAIRS; p++)); do
+  if ((p % 2)); then order="pgss,pipeopt"; else order="pipeopt,pgss"; fi
+  for side in ${order/,/ }; do
+    read -r tps ticks < <(one_side "$side")
+    if [ "$side" = pipeopt ]; then tps_on=$tps; ticks_on=$ticks; else tps_off=$tps; fi
+  done
+  ratio=$(awk -v a="$tps_on" -v b="$tps_off" 'BEGIN { printf "%.4f", a / b }')
+  echo "$ratio" >>"$ratios"
+  echo "$tps_off" >>"$BENCH_DIR/tps_pgss"
+  echo "$tps_on" >>"$BENCH_DIR/tps_pipeopt"
+  printf '%-5s %-14s %12.1f %12.1f %8s %7s\n' "$p" "$order" "$tps_off" "$tps_on" "$ratio" "$ticks_on"
+done
+set_sampling 0
+
+read -r rmed rmin rmax < <(stats %.4f <"$ratios")
+read -r off_med _ _ < <(stats %.1f <"$BENCH_DIR/tps_pgss")
+read -r on_med _ _ < <(stats %.1f <"$BENCH_DIR/tps_pipeopt")
+# the worker's own ticks during the measured runs, as it recorded them
+read -r tick_ms tick_n < <(bpsql -d bench -F ' ' -c "
+  SELECT coalesce(round((percentile_cont(0.5) WITHIN GROUP
+                         (ORDER BY extract(epoch FROM finished_at - captured_at) * 1000))::numeric, 2), 0),
+         count(*)
+    FROM pipeopt.captures WHERE capture_id > $first_capture")
+echo
+echo "median ratio pipeopt/pgss: $rmed (min $rmin, max $rmax); median tps: pgss $off_med, pipeopt $on_med"
+echo "worker ticks during the runs: $tick_n, median duration $tick_ms ms (in capture())"
+echo "(target from the issue: median ratio >= 0.99)"

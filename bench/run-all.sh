@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Run every pipeopt benchmark (see bench/README.md). Called by "make bench"
+# after building and installing; each benchmark starts and removes its own
+# throw-away cluster. Takes about 5 minutes on 2 cores. Prints measurements
+# only: no threshold makes it fail; a benchmark that breaks does.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+
+echo "pipeopt benchmarks: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs," \
+  "$(awk '/MemTotal/ { printf "%.0f GB RAM", $2 / 1048576 }' /proc/meminfo)," \
+  "$(/usr/lib/postgresql/15/bin/postgres --version)"
+
+failed=()
+for b in capture_tick pgbench_overhead; do
+  echo
+  echo "=== $b ==="
+  # A broken benchmark must not hide the other one's numbers.
+  "$here/$b.sh" || failed+=("$b")
+done
+
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "bench: failed: ${failed[*]}" >&2
+  exit 1
+fi
