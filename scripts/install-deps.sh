@@ -36,4 +36,7 @@ mkdir -p /etc/postgresql-common
 if ! grep -qs '^create_main_cluster' /etc/postgresql-common/createcluster.conf; then
   echo 'create_main_cluster = false' >> /etc/postgresql-common/createcluster.conf
 fi
-apt-get install -y -q --no-install-recommends "${missing[@]}"
+# keep the createcluster.conf written above: no conffile prompt without a tty
+apt-get install -y -q --no-install-recommends \
+  -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
+  "${missing[@]}"

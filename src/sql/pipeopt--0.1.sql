@@ -686,6 +686,12 @@ DECLARE
   db_reset timestamptz := pg_stat_get_db_stat_reset_time(dbid);
   rel_reset boolean;
 BEGIN
+  IF pg_is_in_recovery() THEN
+    RAISE EXCEPTION 'pipeopt cannot capture on a standby'
+      USING ERRCODE = 'read_only_sql_transaction',
+            DETAIL = 'A standby is read-only; its history is the primary''s, replicated.',
+            HINT = 'Run pipeopt.capture() on the primary.';
+  END IF;
   -- One capture at a time; wait a bounded time, then fail the tick.
   PERFORM set_config('lock_timeout', current_setting('pipeopt.capture_lock_timeout'), true);
   LOCK TABLE @extschema@.capture_state IN SHARE ROW EXCLUSIVE MODE;
