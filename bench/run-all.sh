@@ -11,6 +11,9 @@ echo "pipeopt benchmarks: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs," \
   "$(awk '/MemTotal/ { printf "%.0f GB RAM", $2 / 1048576 }' /proc/meminfo)," \
   "$(/usr/lib/postgresql/15/bin/postgres --version)"
 
+# Other work on the machine skews both benchmarks, pgbench most: show it.
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+
 failed=()
 for b in capture_tick pgbench_overhead; do
   echo
@@ -19,6 +22,8 @@ for b in capture_tick pgbench_overhead; do
   "$here/$b.sh" || failed+=("$b")
 done
 
+echo
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 if [ ${#failed[@]} -gt 0 ]; then
   echo "bench: failed: ${failed[*]}" >&2
   exit 1

@@ -901,6 +901,8 @@ DECLARE
   nrecords bigint;
   last_type text;
   day date;
+  target text;
+  loaded integer;
 BEGIN
   BEGIN
     CREATE TEMP TABLE pipeopt_import_records ON COMMIT DROP AS
@@ -992,35 +994,25 @@ BEGIN
   END LOOP;
 
   -- Samples of captures already present (imported before) are skipped.
-  INSERT INTO @extschema@.samples
-  SELECT x.*
-    FROM pipeopt_import_records i
-    JOIN pipeopt_import_captures c ON c.source_id = (i.r->>'capture_id')::bigint
-   CROSS JOIN LATERAL jsonb_populate_record(NULL::@extschema@.samples,
-            i.r || jsonb_build_object('capture_id', c.capture_id,
-                                      'captured_at', c.captured_at)) x
-   WHERE i.r->>'type' = 'sample' AND c.capture_id IS NOT NULL;
-  GET DIAGNOSTICS samples = ROW_COUNT;
-
-  INSERT INTO @extschema@.table_samples
-  SELECT x.*
-    FROM pipeopt_import_records i
-    JOIN pipeopt_import_captures c ON c.source_id = (i.r->>'capture_id')::bigint
-   CROSS JOIN LATERAL jsonb_populate_record(NULL::@extschema@.table_samples,
-            i.r || jsonb_build_object('capture_id', c.capture_id,
-                                      'captured_at', c.captured_at)) x
-   WHERE i.r->>'type' = 'table_sample' AND c.capture_id IS NOT NULL;
-  GET DIAGNOSTICS table_samples = ROW_COUNT;
-
-  INSERT INTO @extschema@.index_samples
-  SELECT x.*
-    FROM pipeopt_import_records i
-    JOIN pipeopt_import_captures c ON c.source_id = (i.r->>'capture_id')::bigint
-   CROSS JOIN LATERAL jsonb_populate_record(NULL::@extschema@.index_samples,
-            i.r || jsonb_build_object('capture_id', c.capture_id,
-                                      'captured_at', c.captured_at)) x
-   WHERE i.r->>'type' = 'index_sample' AND c.capture_id IS NOT NULL;
-  GET DIAGNOSTICS index_samples = ROW_COUNT;
+  -- Record type "sample" goes into table samples, and so on.
+  FOREACH target IN ARRAY ARRAY['samples', 'table_samples', 'index_samples'] LOOP
+    EXECUTE format($q$
+      INSERT INTO @extschema@.%1$I
+      SELECT x.*
+        FROM pipeopt_import_records i
+        JOIN pipeopt_import_captures c ON c.source_id = (i.r->>'capture_id')::bigint
+       CROSS JOIN LATERAL jsonb_populate_record(NULL::@extschema@.%1$I,
+                i.r || jsonb_build_object('capture_id', c.capture_id,
+                                          'captured_at', c.captured_at)) x
+       WHERE i.r->>'type' = %2$L AND c.capture_id IS NOT NULL$q$,
+      target, rtrim(target, 's'));
+    GET DIAGNOSTICS loaded = ROW_COUNT;
+    CASE target
+      WHEN 'samples' THEN samples := loaded;
+      WHEN 'table_samples' THEN table_samples := loaded;
+      ELSE index_samples := loaded;
+    END CASE;
+  END LOOP;
 
   DROP TABLE pipeopt_import_records;
   DROP TABLE pipeopt_import_captures;

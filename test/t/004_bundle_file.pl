@@ -36,41 +36,30 @@ is($n, scalar(@lines) - 2, 'the end record counts the records between header and
 ok((grep { /"type" : "statement"/ && /SELECT \$1 \|\| \$2/ } @lines), 'the statement is in the bundle');
 ok((grep { /"type": "sample"/ && /"calls": 3/ } @lines), 'its sample with 3 calls is in the bundle');
 
-# An lz4 frame around something else.
-open $fh, '>', "$dir/other.txt" or die $!;
-print $fh "{\"hello\": \"world\"}\n";
-close $fh;
-IPC::Run::run([ 'lz4', '-q', '-f', "$dir/other.txt", "$dir/other.lz4" ]) or die 'lz4 failed';
-open $fh, '<:raw', "$dir/other.lz4" or die $!;
-my $raw = do { local $/; <$fh> };
-close $fh;
-my ($ret, $out, $err) = $node->psql('postgres',
-	"SELECT * FROM pipeopt.import_workload('\\x" . unpack('H*', $raw) . "'::bytea)");
-like($err, qr/ERROR:  not a pipeopt workload bundle/, 'a foreign lz4 file is refused');
+# Import the lz4 frame (made by the lz4 tool) of a text; return psql's stderr.
+sub import_lz4_of
+{
+	my ($name, $text) = @_;
+	open my $out, '>', "$dir/$name.txt" or die $!;
+	print $out $text;
+	close $out;
+	IPC::Run::run([ 'lz4', '-q', '-f', "$dir/$name.txt", "$dir/$name.lz4" ]) or die 'lz4 failed';
+	open my $in, '<:raw', "$dir/$name.lz4" or die $!;
+	my $raw = do { local $/; <$in> };
+	close $in;
+	my ($ret, $o, $e) = $node->psql('postgres',
+		"SELECT * FROM pipeopt.import_workload('\\x" . unpack('H*', $raw) . "'::bytea)");
+	return $e;
+}
 
-# Not JSON inside.
-open $fh, '>', "$dir/bad.txt" or die $!;
-print $fh "{\"format\": \"pipeopt-workload\", \"version\": 1}\nnot json\n";
-close $fh;
-IPC::Run::run([ 'lz4', '-q', '-f', "$dir/bad.txt", "$dir/bad.lz4" ]) or die 'lz4 failed';
-open $fh, '<:raw', "$dir/bad.lz4" or die $!;
-$raw = do { local $/; <$fh> };
-close $fh;
-($ret, $out, $err) = $node->psql('postgres',
-	"SELECT * FROM pipeopt.import_workload('\\x" . unpack('H*', $raw) . "'::bytea)");
-like($err, qr/ERROR:  corrupt workload bundle: a record is not valid JSON/, 'a record that is not JSON is refused');
-
-# A newer format version.
-open $fh, '>', "$dir/v9.txt" or die $!;
-print $fh "{\"format\": \"pipeopt-workload\", \"version\": 9}\n{\"type\": \"end\", \"records\": 0}\n";
-close $fh;
-IPC::Run::run([ 'lz4', '-q', '-f', "$dir/v9.txt", "$dir/v9.lz4" ]) or die 'lz4 failed';
-open $fh, '<:raw', "$dir/v9.lz4" or die $!;
-$raw = do { local $/; <$fh> };
-close $fh;
-($ret, $out, $err) = $node->psql('postgres',
-	"SELECT * FROM pipeopt.import_workload('\\x" . unpack('H*', $raw) . "'::bytea)");
-like($err, qr/ERROR:  unsupported workload bundle version 9/, 'a newer format version is refused');
+like(import_lz4_of('other', "{\"hello\": \"world\"}\n"),
+	qr/ERROR:  not a pipeopt workload bundle/, 'a foreign lz4 file is refused');
+like(import_lz4_of('bad', "{\"format\": \"pipeopt-workload\", \"version\": 1}\nnot json\n"),
+	qr/ERROR:  corrupt workload bundle: a record is not valid JSON/, 'a record that is not JSON is refused');
+like(import_lz4_of('v9', "{\"format\": \"pipeopt-workload\", \"version\": 9}\n{\"type\": \"end\", \"records\": 0}\n"),
+	qr/ERROR:  unsupported workload bundle version 9/, 'a newer format version is refused');
+like(import_lz4_of('cut', "{\"format\": \"pipeopt-workload\", \"version\": 1}\n{\"type\": \"capture\", \"capture_id\": 1}\n"),
+	qr/ERROR:  corrupt workload bundle: it is truncated/, 'a bundle without its end record is refused');
 
 $node->stop;
 done_testing();
