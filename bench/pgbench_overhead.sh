@@ -11,8 +11,10 @@
 # Runs come in PAIRS pairs, the order inside a pair alternating (pgss first,
 # then pipeopt first) so that a drift of the machine does not favour one
 # side. Each pair's ratio is tps(pipeopt) / tps(pgss); the median ratio is
-# the result. The issue's target is a ratio of at least 0.99; nothing is
-# asserted.
+# the result. The worker's own CPU time (from /proc/PID/schedstat) is
+# reported beside it: the direct cost of sampling, which stays readable when
+# the machine's tps noise is larger than the 1% being looked for. The
+# issue's target is a ratio of at least 0.99; nothing is asserted.
 #
 # Environment: PAIRS (default 7), RUN_SECONDS (default 12), SCALE (default
 # 10), CLIENTS (default 4), THREADS (default 2), PGBENCH_ARGS (default -S,
@@ -56,6 +58,18 @@ worker_ticks() {
   bpsql -d bench -c "SELECT coalesce(sum(ticks), 0) FROM pipeopt.workers() WHERE datname = current_database()"
 }
 
+# CPU time (ns) the worker process has used: the direct cost of sampling,
+# which on a noisy machine is a steadier measure than a tps difference.
+worker_cpu_ns() {
+  local pid
+  pid=$(bpsql -d bench -c "SELECT pid FROM pipeopt.workers() WHERE datname = current_database() AND pid IS NOT NULL LIMIT 1")
+  if [ -n "$pid" ] && [ -r "/proc/$pid/schedstat" ]; then
+    cut -d' ' -f1 "/proc/$pid/schedstat"
+  else
+    echo 0
+  fi
+}
+
 # run_pgbench: one timed run; prints its tps (excluding connection time).
 run_pgbench() {
   local out
@@ -65,14 +79,14 @@ run_pgbench() {
     || { echo "$out" >&2; exit 1; }
 }
 
-# one_side MODE: switch, run, print "tps ticks".
+# one_side MODE: switch, run, print "tps ticks worker_cpu_ns".
 one_side() {
-  local before after tps
+  local ticks0 cpu0 tps
   if [ "$1" = pipeopt ]; then set_sampling 1; else set_sampling 0; fi
-  before=$(worker_ticks)
+  ticks0=$(worker_ticks)
+  cpu0=$(worker_cpu_ns)
   tps=$(run_pgbench)
-  after=$(worker_ticks)
-  echo "$tps $((after - before))"
+  echo "$tps $(($(worker_ticks) - ticks0)) $(($(worker_cpu_ns) - cpu0))"
 }
 
 # Warm-up (not counted): caches, the worker's first (baseline) capture.
@@ -81,23 +95,27 @@ run_pgbench >/dev/null
 set_sampling 0
 
 echo "pgbench_overhead: $PAIRS pairs of ${RUN_SECONDS}s runs, pgbench -n $PGBENCH_ARGS -c $CLIENTS -j $THREADS, scale $SCALE, $(nproc) CPUs, $(date -u '+%Y-%m-%d %H:%M UTC')"
-printf '%-5s %-14s %12s %12s %8s %7s\n' pair order tps_pgss tps_pipeopt ratio ticks
+printf '%-5s %-14s %12s %12s %8s %7s %12s\n' pair order tps_pgss tps_pipeopt ratio ticks worker_cpu%
 ratios=$BENCH_DIR/ratios
 : >"$ratios"
 : >"$BENCH_DIR/tps_pgss"
 : >"$BENCH_DIR/tps_pipeopt"
+: >"$BENCH_DIR/cpu_pct"
 first_capture=$(bpsql -d bench -c "SELECT coalesce(max(capture_id), 0) FROM pipeopt.captures")
 for ((p = 1; p <= PAIRS; p++)); do
   if ((p % 2)); then order="pgss,pipeopt"; else order="pipeopt,pgss"; fi
   for side in ${order/,/ }; do
-    read -r tps ticks < <(one_side "$side")
-    if [ "$side" = pipeopt ]; then tps_on=$tps; ticks_on=$ticks; else tps_off=$tps; fi
+    read -r tps ticks cpu < <(one_side "$side")
+    if [ "$side" = pipeopt ]; then tps_on=$tps; ticks_on=$ticks; cpu_on=$cpu; else tps_off=$tps; fi
   done
+  # the worker's CPU time during the pipeopt run, as a share of all CPUs
+  cpu_pct=$(awk -v c="$cpu_on" -v t="$RUN_SECONDS" -v n="$(nproc)" 'BEGIN { printf "%.3f", 100 * c / (t * 1e9 * n) }')
+  echo "$cpu_pct" >>"$BENCH_DIR/cpu_pct"
   ratio=$(awk -v a="$tps_on" -v b="$tps_off" 'BEGIN { printf "%.4f", a / b }')
   echo "$ratio" >>"$ratios"
   echo "$tps_off" >>"$BENCH_DIR/tps_pgss"
   echo "$tps_on" >>"$BENCH_DIR/tps_pipeopt"
-  printf '%-5s %-14s %12.1f %12.1f %8s %7s\n' "$p" "$order" "$tps_off" "$tps_on" "$ratio" "$ticks_on"
+  printf '%-5s %-14s %12.1f %12.1f %8s %7s %12s\n' "$p" "$order" "$tps_off" "$tps_on" "$ratio" "$ticks_on" "$cpu_pct"
 done
 set_sampling 0
 
@@ -112,5 +130,8 @@ read -r tick_ms tick_n < <(bpsql -d bench -F ' ' -c "
     FROM pipeopt.captures WHERE capture_id > $first_capture")
 echo
 echo "median ratio pipeopt/pgss: $rmed (min $rmin, max $rmax); median tps: pgss $off_med, pipeopt $on_med"
-echo "worker ticks during the runs: $tick_n, median duration $tick_ms ms (in capture())"
-echo "(target from the issue: median ratio >= 0.99)"
+read -r cpu_med _ _ < <(stats %.3f <"$BENCH_DIR/cpu_pct")
+echo "pipeopt worker: $tick_n ticks while sampling, median $tick_ms ms each (in capture());"
+echo "  median CPU use $cpu_med% of the $(nproc) CPUs during a run: a CPU-bound workload loses about that much,"
+echo "  i.e. expected ratio ~ $(awk -v c="$cpu_med" 'BEGIN { printf "%.4f", 1 - c / 100 }')"
+echo "(target from the issue: median ratio >= 0.99; run-to-run tps noise on a shared VM can exceed 1%)"

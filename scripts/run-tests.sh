@@ -71,4 +71,9 @@ for t in "$work"/test/t/*.pl; do
 done
 
 echo "pipeopt: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+if [ "$failed" -eq 0 ]; then
+  rm -rf "$work"
+else
+  echo "test files and logs kept in $work"
+  exit 1
+fi

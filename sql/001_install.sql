@@ -7,6 +7,14 @@ CREATE EXTENSION pipeopt CASCADE;
 DROP SCHEMA pipeopt;
 DROP ROLE regress_pipeopt_planter;
 
+-- An empty schema a superuser made (pg_restore does so) is accepted.
+CREATE ROLE regress_pipeopt_super SUPERUSER;
+CREATE SCHEMA pipeopt AUTHORIZATION regress_pipeopt_super;
+CREATE EXTENSION pipeopt CASCADE;
+DROP EXTENSION pipeopt;
+DROP SCHEMA pipeopt;
+DROP ROLE regress_pipeopt_super;
+
 CREATE EXTENSION pipeopt CASCADE;
 SELECT extname, extversion, extrelocatable, n.nspname AS schema
   FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace

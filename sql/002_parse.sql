@@ -23,6 +23,14 @@ SELECT kind, query, parse_error
 SELECT kind, query FROM pipeopt.parse_statement($$ALTER ROLE app PASSWORD 'hunter2' VALID UNTIL '2030-01-01'$$);
 SELECT kind, query FROM pipeopt.parse_statement($$CREATE USER etl WITH PASSWORD 'hunter2'$$);
 SELECT kind, query FROM pipeopt.parse_statement($$SET statement_timeout = '5s'$$);
+-- Literals that pg_query_normalize() leaves in utility statements are masked.
+SELECT query FROM pipeopt.parse_statement(
+  $$CREATE SERVER s FOREIGN DATA WRAPPER w OPTIONS (host 'db.internal', password 'hunter2')$$);
+SELECT query FROM pipeopt.parse_statement($$ALTER SYSTEM SET work_mem = '64MB'$$);
+SELECT query FROM pipeopt.parse_statement($$COPY t FROM '/srv/secret/export.csv'$$);
+-- A text with several statements is a utility text if any of them is one.
+SELECT kind, query FROM pipeopt.parse_statement($$SELECT 1; ALTER ROLE x PASSWORD 'hunter2'$$);
+SELECT kind, query FROM pipeopt.parse_statement($$SELECT 1; SELECT 2$$);
 SELECT pipeopt.fingerprint($$ALTER ROLE app PASSWORD 'a'$$)
      = pipeopt.fingerprint($$ALTER ROLE app PASSWORD 'b'$$) AS password_not_in_identity;
 

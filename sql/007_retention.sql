@@ -18,6 +18,14 @@ SELECT count(*) AS old_partitions FROM pg_class
    AND relname ~ '_[0-9]{8}$'
    AND to_date(right(relname, 8), 'YYYYMMDD') < current_date - 5;
 
+-- Partitions belong to the extension: pg_dump leaves them out with it.
+SELECT count(*) AS partitions_outside_extension
+  FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+ WHERE c.relnamespace = 'pipeopt'::regnamespace AND c.relkind = 'r'
+   AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                    WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                      AND d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e');
+
 SELECT dropped_partitions FROM pipeopt.capture();
 
 SELECT count(*) AS old_partitions FROM pg_class

@@ -19,6 +19,9 @@ SELECT pipeopt.export_workload() AS bundle \gset
 -- an lz4 frame: magic number 04 22 4d 18
 SELECT substring(:'bundle'::bytea FROM 1 FOR 4) AS magic;
 
+-- Not back into the database it came from: that would count it twice.
+SELECT * FROM pipeopt.import_workload(:'bundle');
+
 CREATE DATABASE regress_pipeopt_import;
 \c regress_pipeopt_import
 CREATE EXTENSION pipeopt CASCADE;

@@ -18,7 +18,7 @@
 int			pipeopt_sample_interval = 60;
 int			pipeopt_retention = 14 * 24 * 60;
 int			pipeopt_capture_lock_timeout = 5000;
-int			pipeopt_max_workers = 32;
+int			pipeopt_max_workers = 256;
 
 void
 pipeopt_define_gucs(void)
@@ -54,10 +54,11 @@ pipeopt_define_gucs(void)
 	/* a size of shared memory: only when loaded at server start */
 	if (process_shared_preload_libraries_in_progress)
 		DefineCustomIntVariable("pipeopt.max_databases",
-								"Number of databases pipeopt workers can serve at once.",
-								NULL,
+								"Number of databases the launcher keeps track of.",
+								"Each connectable database takes a slot, with pipeopt or without; "
+								"a running worker also needs a max_worker_processes slot.",
 								&pipeopt_max_workers,
-								32, 1, 1024,
+								256, 1, 4096,
 								PGC_POSTMASTER,
 								0,
 								NULL, NULL, NULL);

@@ -64,19 +64,27 @@ note_at_commit(bool start, bool wake)
 	pending_wake |= wake;
 }
 
-static const char *
-template_of(CreatedbStmt *stmt)
+static DefElem *
+has_option(List *options, const char *name)
 {
 	ListCell   *lc;
 
-	foreach(lc, stmt->options)
+	foreach(lc, options)
 	{
 		DefElem    *opt = lfirst_node(DefElem, lc);
 
-		if (strcmp(opt->defname, "template") == 0 && opt->arg)
-			return defGetString(opt);
+		if (strcmp(opt->defname, name) == 0 && opt->arg)
+			return opt;
 	}
-	return "template1";
+	return NULL;
+}
+
+static const char *
+template_of(CreatedbStmt *stmt)
+{
+	DefElem    *opt = has_option(stmt->options, "template");
+
+	return opt ? defGetString(opt) : "template1";
 }
 
 /* Database whose worker must be stopped before this statement, if any. */
@@ -97,7 +105,9 @@ database_needing_no_worker(Node *parsetree, bool *dropping)
 				dbname = ((RenameStmt *) parsetree)->subname;
 			break;
 		case T_AlterDatabaseStmt:
-			dbname = ((AlterDatabaseStmt *) parsetree)->dbname;
+			/* only SET TABLESPACE needs the database free of sessions */
+			if (has_option(((AlterDatabaseStmt *) parsetree)->options, "tablespace"))
+				dbname = ((AlterDatabaseStmt *) parsetree)->dbname;
 			break;
 		case T_CreatedbStmt:
 			dbname = template_of((CreatedbStmt *) parsetree);

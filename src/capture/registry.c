@@ -23,6 +23,9 @@ typedef struct Registry
 	WorkerSlot	slots[FLEXIBLE_ARRAY_MEMBER];
 } Registry;
 
+/* a STARTING slot older than this belongs to a worker that never started */
+#define STARTING_TIMEOUT_MS 60000
+
 static Registry *registry = NULL;
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
@@ -96,11 +99,15 @@ pipeopt_slot_state_name(WorkerSlotState state)
 	return "unknown";
 }
 
-/* Caller holds the lock. */
+/*
+ * Caller holds the lock exclusively if create. When every slot is taken,
+ * the oldest NO_EXTENSION slot (a memo, not a worker) is reused.
+ */
 static WorkerSlot *
 find_slot(Oid dboid, bool create)
 {
 	WorkerSlot *free_slot = NULL;
+	WorkerSlot *oldest_memo = NULL;
 
 	for (int i = 0; i < registry->nslots; i++)
 	{
@@ -110,7 +117,12 @@ find_slot(Oid dboid, bool create)
 			return s;
 		if (s->dboid == InvalidOid && free_slot == NULL)
 			free_slot = s;
+		if (s->state == SLOT_NO_EXTENSION &&
+			(oldest_memo == NULL || s->state_since < oldest_memo->state_since))
+			oldest_memo = s;
 	}
+	if (free_slot == NULL)
+		free_slot = oldest_memo;
 	if (create && free_slot)
 	{
 		memset(free_slot, 0, sizeof(*free_slot));
@@ -135,25 +147,37 @@ set_state(WorkerSlot *s, WorkerSlotState state)
 bool
 pipeopt_registry_claim(Oid dboid, bool from_launcher)
 {
+	static TimestampTz last_warning = 0;
+	TimestampTz now = GetCurrentTimestamp();
 	WorkerSlot *s;
 	bool		claimed = false;
+	bool		full = false;
 
 	LWLockAcquire(registry->lock, LW_EXCLUSIVE);
 	s = find_slot(dboid, true);
 	if (s == NULL)
-		ereport(WARNING,
-				(errmsg("pipeopt cannot serve database %u: all %d worker slots are in use",
-						dboid, registry->nslots),
-				 errhint("Raise pipeopt.max_databases and restart the server.")));
+		full = true;
 	else if (s->state == SLOT_FREE ||
 			 (s->state == SLOT_NO_EXTENSION && !from_launcher) ||
-			 (s->state == SLOT_SUSPENDED &&
-			  GetCurrentTimestamp() >= s->suspended_until))
+			 (s->state == SLOT_SUSPENDED && now >= s->suspended_until) ||
+			 /* a worker that was registered but never reported in */
+			 (s->state == SLOT_STARTING &&
+			  TimestampDifferenceExceeds(s->state_since, now, STARTING_TIMEOUT_MS)))
 	{
 		set_state(s, SLOT_STARTING);
 		claimed = true;
 	}
 	LWLockRelease(registry->lock);
+
+	/* at most one warning a minute per process: the launcher retries often */
+	if (full && TimestampDifferenceExceeds(last_warning, now, 60000))
+	{
+		last_warning = now;
+		ereport(WARNING,
+				(errmsg("pipeopt cannot serve database %u: all %d worker slots are in use",
+						dboid, registry->nslots),
+				 errhint("Raise pipeopt.max_databases and restart the server.")));
+	}
 	return claimed;
 }
 
@@ -164,26 +188,34 @@ pipeopt_registry_release(Oid dboid, WorkerSlotState state)
 
 	LWLockAcquire(registry->lock, LW_EXCLUSIVE);
 	s = find_slot(dboid, false);
-	/* a suspension outlives the worker it stopped */
-	if (s && s->state != SLOT_SUSPENDED)
+	/*
+	 * A suspension outlives the worker it stopped, and a slot that another
+	 * worker runs in is not ours to release.
+	 */
+	if (s && s->state != SLOT_SUSPENDED && (s->pid == 0 || s->pid == MyProcPid))
 		set_state(s, state);
 	LWLockRelease(registry->lock);
 }
 
-void
+/* False if another live worker already serves the database. */
+bool
 pipeopt_registry_set_running(Oid dboid, pid_t pid, Latch *latch)
 {
 	WorkerSlot *s;
+	bool		ok = true;
 
 	LWLockAcquire(registry->lock, LW_EXCLUSIVE);
 	s = find_slot(dboid, true);
-	if (s)
+	if (s && s->state == SLOT_RUNNING && s->pid != pid && kill(s->pid, 0) == 0)
+		ok = false;
+	else if (s)
 	{
 		set_state(s, SLOT_RUNNING);
 		s->pid = pid;
 		s->latch = latch;
 	}
 	LWLockRelease(registry->lock);
+	return ok;
 }
 
 void

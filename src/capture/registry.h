@@ -8,12 +8,14 @@
  * it is held. A slot's states (see capture/README.md):
  *
  *	  FREE -> STARTING      launcher or CREATE EXTENSION asks for a worker
+ *	                        (also a STARTING slot whose worker never came)
  *	  STARTING -> RUNNING   the worker connected and found the extension
  *	  STARTING/RUNNING -> NO_EXTENSION   the extension is not (or no longer)
  *	                        installed; the launcher leaves the database alone
  *	                        until CREATE EXTENSION starts a worker again
  *	  RUNNING -> FREE       the worker exited (error, SIGTERM); the launcher
  *	                        starts a new one at its next scan
+ *	  NO_EXTENSION -> reused  when every slot is taken, the oldest memo
  *	  any -> SUSPENDED      DROP/ALTER/CREATE DATABASE needs the database
  *	                        free of connections: the worker is stopped and
  *	                        not restarted before suspended_until
@@ -56,7 +58,7 @@ extern const char *pipeopt_slot_state_name(WorkerSlotState state);
 /* Claim a slot for dboid in STARTING state; false if a worker is there. */
 extern bool pipeopt_registry_claim(Oid dboid, bool respect_no_extension);
 extern void pipeopt_registry_release(Oid dboid, WorkerSlotState state);
-extern void pipeopt_registry_set_running(Oid dboid, pid_t pid, Latch *latch);
+extern bool pipeopt_registry_set_running(Oid dboid, pid_t pid, Latch *latch);
 extern void pipeopt_registry_note_tick(Oid dboid, bool ok);
 /* Stop a database's worker and keep it stopped for suspend_ms. */
 extern void pipeopt_registry_suspend(Oid dboid, int suspend_ms);

@@ -348,7 +348,8 @@ pipeopt_worker_main(Datum main_arg)
 		worker_found_no_extension = true;
 		proc_exit(0);
 	}
-	pipeopt_registry_set_running(worker_dboid, MyProcPid, MyLatch);
+	if (!pipeopt_registry_set_running(worker_dboid, MyProcPid, MyLatch))
+		proc_exit(0);			/* another worker serves this database */
 	ereport(LOG,
 			(errmsg("pipeopt worker started for database \"%s\"",
 					worker_dbname)));

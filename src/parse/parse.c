@@ -12,8 +12,11 @@
  *	  kept as it is (normalizing again would also turn type modifiers such as
  *	  numeric(10,2) into parameters, and the advisors must plan the text).
  *	  Utility statements: pg_stat_statements keeps them verbatim, passwords
- *	  included, so only pg_query_normalize()'s output is kept, and the
- *	  fingerprint is taken from that output, never from the original.
+ *	  included. pg_query_normalize() replaces most literals, but not all (it
+ *	  leaves CREATE SERVER ... OPTIONS (password '...'), ALTER SYSTEM, COPY
+ *	  file names): every string literal left in its output is masked too, and
+ *	  the fingerprint is taken from that, never from the original. A text
+ *	  holding several statements is a utility text if any of them is one.
  *	  Texts that do not parse: kept with every string literal masked, the
  *	  parse error beside them, identified by a hash of the masked text.
  *
@@ -54,14 +57,9 @@ fingerprint_text(const char *text)
 }
 
 static const char *
-statement_kind(List *tree)
+dml_kind(Node *stmt)
 {
-	RawStmt    *raw;
-
-	if (tree == NIL)
-		return "utility";		/* only comments or an empty text */
-	raw = linitial_node(RawStmt, tree);
-	switch (nodeTag(raw->stmt))
+	switch (nodeTag(stmt))
 	{
 		case T_SelectStmt:
 			return "select";
@@ -74,8 +72,24 @@ statement_kind(List *tree)
 		case T_MergeStmt:
 			return "merge";
 		default:
+			return NULL;
+	}
+}
+
+/* Kind of the first statement, or "utility" if any statement is one. */
+static const char *
+statement_kind(List *tree)
+{
+	ListCell   *lc;
+
+	if (tree == NIL)
+		return "utility";		/* only comments or an empty text */
+	foreach(lc, tree)
+	{
+		if (dml_kind(lfirst_node(RawStmt, lc)->stmt) == NULL)
 			return "utility";
 	}
+	return dml_kind(linitial_node(RawStmt, tree)->stmt);
 }
 
 char *
@@ -135,11 +149,12 @@ pipeopt_parse_statement(const char *text, PipeoptStatement *out)
 	{
 		char	   *nerr = NULL;
 		int			npos = 0;
+		char	   *normalized = pipeopt_normalize(text, &nerr, &npos);
 
 		out->kind = kind;
-		out->query = pipeopt_normalize(text, &nerr, &npos);
-		if (out->query != NULL)
+		if (normalized != NULL)
 		{
+			out->query = pipeopt_mask_literals(normalized);
 			/* a normalized utility text may not parse (PASSWORD $1) */
 			out->fingerprint = fingerprint_text(out->query);
 			if (out->fingerprint == NULL)

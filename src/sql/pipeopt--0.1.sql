@@ -2,20 +2,23 @@
 
 \echo Use "CREATE EXTENSION pipeopt" to load this file. \quit
 
--- The schema must be ours and empty: an existing schema a user planted would
--- let its owner replace pipeopt's objects (CVE-2022-2625 class).
+-- The schema must be empty and owned by us or a superuser (pg_restore creates
+-- it before CREATE EXTENSION): a schema a user planted would let its owner
+-- replace pipeopt's objects (CVE-2022-2625 class).
 DO $guard$
 BEGIN
   IF (SELECT n.nspowner <> (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = CURRENT_USER)
-      FROM pg_catalog.pg_namespace n WHERE n.nspname = '@extschema@')
+              AND NOT o.rolsuper
+      FROM pg_catalog.pg_namespace n JOIN pg_catalog.pg_roles o ON o.oid = n.nspowner
+      WHERE n.nspname = '@extschema@')
      OR EXISTS (SELECT 1 FROM pg_catalog.pg_class c
                 WHERE c.relnamespace = '@extschema@'::pg_catalog.regnamespace)
      OR EXISTS (SELECT 1 FROM pg_catalog.pg_proc p
                 WHERE p.pronamespace = '@extschema@'::pg_catalog.regnamespace)
   THEN
-    RAISE EXCEPTION 'schema "@extschema@" already exists and is not empty or not owned by the installing role'
+    RAISE EXCEPTION 'schema "@extschema@" already exists and is not empty or owned by an untrusted role'
       USING ERRCODE = 'duplicate_schema',
-            DETAIL = 'pipeopt creates its own schema and installs only into an empty schema that the installing role owns.',
+            DETAIL = 'pipeopt installs only into an empty schema owned by the installing role or a superuser.',
             HINT = 'Drop or rename the existing schema "@extschema@", then run CREATE EXTENSION pipeopt again.';
   END IF;
 END
@@ -84,7 +87,7 @@ CREATE TABLE @extschema@.capture_state (
   last_capture_id     bigint,
   last_captured_at    timestamptz,
   pgss_stats_reset    timestamptz,
-  db_stats_reset      timestamptz
+  database_oid        oid
 );
 INSERT INTO @extschema@.capture_state DEFAULT VALUES;
 
@@ -284,6 +287,10 @@ COMMENT ON FUNCTION @extschema@.import_workload(bytea) IS
 -- ---------------------------------------------------------------------
 
 -- Create the day partitions (UTC days) holding ts and the day after it.
+-- They become members of the extension, like their parents: pg_dump leaves
+-- them out (history travels in bundles), and DROP EXTENSION drops them.
+-- The next day's is made ahead of time; if a long reader holds the parent,
+-- that waits for a later tick instead of failing this one.
 CREATE FUNCTION @extschema@._ensure_partitions(ts timestamptz)
 RETURNS integer
 LANGUAGE plpgsql
@@ -301,12 +308,20 @@ BEGIN
       IF NOT EXISTS (SELECT 1 FROM pg_class c
                      WHERE c.relname = part
                        AND c.relnamespace = '@extschema@'::regnamespace) THEN
-        EXECUTE format('CREATE TABLE @extschema@.%I PARTITION OF @extschema@.%I'
-                       ' FOR VALUES FROM (%L) TO (%L)',
-                       part, parent,
-                       to_char(d, 'YYYY-MM-DD') || ' 00:00:00+00',
-                       to_char(d + 1, 'YYYY-MM-DD') || ' 00:00:00+00');
-        created := created + 1;
+        BEGIN
+          EXECUTE format('CREATE TABLE @extschema@.%I PARTITION OF @extschema@.%I'
+                         ' FOR VALUES FROM (%L) TO (%L)',
+                         part, parent,
+                         to_char(d, 'YYYY-MM-DD') || ' 00:00:00+00',
+                         to_char(d + 1, 'YYYY-MM-DD') || ' 00:00:00+00');
+          EXECUTE format('ALTER EXTENSION pipeopt ADD TABLE @extschema@.%I', part);
+          created := created + 1;
+        EXCEPTION WHEN lock_not_available THEN
+          IF d <> (ts AT TIME ZONE 'UTC')::date THEN
+            CONTINUE;
+          END IF;
+          RAISE;
+        END;
       END IF;
     END LOOP;
   END LOOP;
@@ -315,7 +330,8 @@ END
 $f$;
 
 -- Drop day partitions that lie entirely before now - pipeopt.retention, and
--- everything that only they referred to.
+-- everything that only they referred to. A partition that a reader is using
+-- is left for a later tick rather than waited for.
 CREATE FUNCTION @extschema@._expire(now_ts timestamptz)
 RETURNS integer
 LANGUAGE plpgsql
@@ -337,8 +353,14 @@ BEGIN
        AND c.relname ~ '_[0-9]{8}$'
        AND (to_date(right(c.relname, 8), 'YYYYMMDD') + 1)::timestamp AT TIME ZONE 'UTC' <= cutoff
   LOOP
-    EXECUTE format('DROP TABLE @extschema@.%I', part.relname);
-    dropped := dropped + 1;
+    BEGIN
+      EXECUTE format('LOCK TABLE @extschema@.%I IN ACCESS EXCLUSIVE MODE NOWAIT', part.relname);
+      EXECUTE format('ALTER EXTENSION pipeopt DROP TABLE @extschema@.%I', part.relname);
+      EXECUTE format('DROP TABLE @extschema@.%I', part.relname);
+      dropped := dropped + 1;
+    EXCEPTION WHEN lock_not_available THEN
+      RAISE LOG 'pipeopt: partition % is in use; it will be dropped at a later capture', part.relname;
+    END;
   END LOOP;
 
   DELETE FROM @extschema@.captures c
@@ -537,10 +559,12 @@ END
 $f$;
 
 -- Deltas of table and index statistics. pipeopt's own tables are not part
--- of the workload and are left out.
+-- of the workload and are left out. A relation's counters restarted (new
+-- relation, pg_stat_reset(), a single-table reset, a crash) when one of them
+-- went down; the database's stats reset time is no guide, because a reset
+-- of one table moves it too.
 CREATE FUNCTION @extschema@._capture_relations(
-  p_capture_id bigint, p_captured_at timestamptz,
-  full_reset boolean, baseline boolean,
+  p_capture_id bigint, p_captured_at timestamptz, baseline boolean,
   OUT tables_sampled integer, OUT indexes_sampled integer)
 RETURNS record
 LANGUAGE plpgsql
@@ -558,7 +582,7 @@ BEGIN
      WHERE t.schemaname <> '@extschema@'
   ), judged AS (
     SELECT c.*,
-           (l.relid IS NULL OR full_reset
+           (l.relid IS NULL
             OR c.seq_scan < l.seq_scan OR c.seq_tup_read < l.seq_tup_read
             OR c.idx_scan < l.idx_scan OR c.idx_tup_fetch < l.idx_tup_fetch
             OR c.n_tup_ins < l.n_tup_ins OR c.n_tup_upd < l.n_tup_upd
@@ -626,7 +650,7 @@ BEGIN
        AND s.n_tup_ins + s.n_tup_upd + s.n_tup_del > 0
   ), judged AS (
     SELECT c.*,
-           (l.indexrelid IS NULL OR full_reset
+           (l.indexrelid IS NULL
             OR c.idx_scan < l.idx_scan OR c.idx_tup_read < l.idx_tup_read
             OR c.idx_tup_fetch < l.idx_tup_fetch) AS fresh,
            (l.indexrelid IS NULL
@@ -683,8 +707,6 @@ DECLARE
   old_lock_timeout text := current_setting('lock_timeout');
   st @extschema@.capture_state;
   pgss_reset timestamptz;
-  db_reset timestamptz := pg_stat_get_db_stat_reset_time(dbid);
-  rel_reset boolean;
 BEGIN
   IF pg_is_in_recovery() THEN
     RAISE EXCEPTION 'pipeopt cannot capture on a standby'
@@ -699,9 +721,14 @@ BEGIN
 
   EXECUTE format('SELECT i.stats_reset FROM %I.pg_stat_statements_info() i', pgss)
     INTO pgss_reset;
-  baseline := st.last_capture_id IS NULL;
+  -- A database copied from a template (or restored) starts its own history.
+  baseline := st.last_capture_id IS NULL OR st.database_oid IS DISTINCT FROM dbid;
+  IF baseline THEN
+    DELETE FROM @extschema@.statement_counters;
+    DELETE FROM @extschema@.table_counters;
+    DELETE FROM @extschema@.index_counters;
+  END IF;
   reset_detected := NOT baseline AND st.pgss_stats_reset IS DISTINCT FROM pgss_reset;
-  rel_reset := NOT baseline AND st.db_stats_reset IS DISTINCT FROM db_reset;
   captured_at := clock_timestamp();
 
   INSERT INTO @extschema@.captures (interval_start, captured_at, baseline, reset_detected)
@@ -714,14 +741,14 @@ BEGIN
     FROM @extschema@._capture_statements(pgss, dbid, capture_id, captured_at,
                                          reset_detected, baseline) c;
   SELECT r.tables_sampled, r.indexes_sampled INTO table_samples, index_samples
-    FROM @extschema@._capture_relations(capture_id, captured_at, rel_reset, baseline) r;
+    FROM @extschema@._capture_relations(capture_id, captured_at, baseline) r;
   dropped_partitions := @extschema@._expire(captured_at);
 
   UPDATE @extschema@.capture_state s
      SET last_capture_id = capture.capture_id,
          last_captured_at = capture.captured_at,
          pgss_stats_reset = pgss_reset,
-         db_stats_reset = db_reset;
+         database_oid = dbid;
   UPDATE @extschema@.captures c
      SET finished_at = clock_timestamp(),
          statements = capture.statements,
@@ -904,6 +931,11 @@ DECLARE
   target text;
   loaded integer;
 BEGIN
+  IF pg_is_in_recovery() THEN
+    RAISE EXCEPTION 'pipeopt cannot import a workload bundle on a standby'
+      USING ERRCODE = 'read_only_sql_transaction',
+            HINT = 'Import it on a primary server.';
+  END IF;
   BEGIN
     CREATE TEMP TABLE pipeopt_import_records ON COMMIT DROP AS
       SELECT l.n, l.line::jsonb AS r
@@ -941,6 +973,13 @@ BEGIN
 
   bundle_origin := 'bundle:' || coalesce(header #>> '{source,system_identifier}', '?')
             || '/' || coalesce(header #>> '{source,database}', '?');
+  IF header #>> '{source,system_identifier}' = (SELECT x.system_identifier::text FROM pg_control_system() x)
+     AND header #>> '{source,database}' = current_database() THEN
+    RAISE EXCEPTION 'workload bundle comes from this very database'
+      USING ERRCODE = 'invalid_parameter_value',
+            DETAIL = 'Its samples are already here; importing them would count them twice.',
+            HINT = 'Import the bundle into another database or server.';
+  END IF;
 
   -- Serialize with capture(): both create partitions.
   LOCK TABLE @extschema@.capture_state IN SHARE ROW EXCLUSIVE MODE;
