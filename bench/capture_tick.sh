@@ -24,6 +24,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=bench/lib.sh
 . "$here/lib.sh"
 
 REPS=${REPS:-7}
@@ -193,8 +194,8 @@ echo "capture tick, $NSTMT statements, $REPS repetitions each, $(nproc) CPUs, $(
 printf '%-8s %10s %10s %10s %14s %11s %8s %8s\n' \
   tick median_ms min_ms max_ms in_capture_ms statements new samples
 for kind in first steady 10% 100% new; do
-  read -r med min max < <(awk -v k="$kind" '$1 == "TICK" && $2 == k { print $3 }' "$results" | stats)
-  read -r imed _ _ < <(awk -v k="$kind" '$1 == "TICK" && $2 == k { print $4 }' "$results" | stats)
+  read -r med min max < <(awk -v k="$kind" '$1 == "TICK" && $2 == k { print $3 }' "$results" | stats %.2f)
+  read -r imed _ _ < <(awk -v k="$kind" '$1 == "TICK" && $2 == k { print $4 }' "$results" | stats %.2f)
   # counts of the last repetition (the same in every repetition)
   read -r nst nnew nsmp < <(awk -v k="$kind" '$1 == "TICK" && $2 == k { l = $5 " " $6 " " $7 } END { print l }' "$results")
   printf '%-8s %10s %10s %10s %14s %11s %8s %8s\n' \

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # bench/lib.sh: helpers shared by the benchmarks (sourced, not run).
 #
 # Every benchmark runs against its own throw-away cluster: created with

@@ -9,7 +9,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 echo "pipeopt benchmarks: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs," \
   "$(awk '/MemTotal/ { printf "%.0f GB RAM", $2 / 1048576 }' /proc/meminfo)," \
-  "$(/usr/lib/postgresql/15/bin/postgres --version)"
+  "$("${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}" --version)"
 
 # Other work on the machine skews both benchmarks, pgbench most: show it.
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
