@@ -392,7 +392,10 @@ AS $f$
 DECLARE
   unseen bigint[];
   added integer;
+  nestloop text := current_setting('enable_nestloop');
 BEGIN
+  -- a hash anti-join over the whole snapshot (see _capture_statements)
+  PERFORM set_config('enable_nestloop', 'off', true);
   EXECUTE format($q$
     SELECT array_agg(DISTINCT s.queryid)
       FROM %I.pg_stat_statements(false) s
@@ -400,6 +403,7 @@ BEGIN
        AND NOT EXISTS (SELECT 1 FROM @extschema@.statement_queryids m
                         WHERE m.queryid = s.queryid)$q$, pgss)
     INTO unseen USING dbid;
+  PERFORM set_config('enable_nestloop', nestloop, true);
   IF unseen IS NULL THEN
     RETURN 0;
   END IF;
@@ -437,6 +441,9 @@ $f$;
 -- moved), or when the entry itself was evicted or reset and created again:
 -- then some counter went down, or min_exec_time rose, or max_exec_time fell,
 -- which never happens to an entry that lives on.
+-- The planner takes pg_stat_statements() for 5 rows (1000 times the dbid
+-- filter's selectivity) and would look up thousands of entries one by one;
+-- hash joins over the whole snapshot are what a tick wants.
 CREATE FUNCTION @extschema@._capture_statements(
   pgss text, dbid oid, p_capture_id bigint, p_captured_at timestamptz,
   full_reset boolean, baseline boolean,
@@ -444,6 +451,7 @@ CREATE FUNCTION @extschema@._capture_statements(
 RETURNS record
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET enable_nestloop = off
 AS $f$
 BEGIN
   EXECUTE format($q$
