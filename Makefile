@@ -25,7 +25,9 @@ OBJS = \
 	src/sqlapi/capture_api.o \
 	src/parse/pg_query_isolated.o
 
-DATA = $(wildcard src/sql/pipeopt--*.sql)
+# The install script of each version is built from the files of
+# src/sql/<version>/, one responsibility each, in name order.
+DATA_built = pipeopt--0.1.sql
 REGRESS = $(sort $(basename $(notdir $(wildcard sql/*.sql))))
 REGRESS_OPTS = --temp-config=$(srcdir)/test/regress.conf --temp-instance=tmp_check
 EXTRA_CLEAN = tmp_check results regression.diffs regression.out
@@ -52,6 +54,9 @@ endif
 # libpg_query carries its own copy of palloc, memory contexts, elog and the
 # parser. Link it as one relocatable object in which only pg_query_* stay
 # global, so none of its symbols can bind to (or shadow) the server's.
+pipeopt--0.1.sql: $(sort $(wildcard src/sql/0.1/*.sql))
+	cat $^ > $@
+
 src/parse/pg_query_isolated.o: $(LIBPG_QUERY_A) scripts/isolate-pg-query.sh
 	scripts/isolate-pg-query.sh $(LIBPG_QUERY_A) $@
 

@@ -17,6 +17,7 @@ pg_regress=$pgxs_src/test/regress/pg_regress
 
 work=$(mktemp -d /tmp/pipeopt-test.XXXXXX)
 cp -r "$top/sql" "$top/expected" "$top/test" "$top/META.json" "$top/pipeopt.control" "$work/"
+mkdir -p "$work/src" && cp -r "$top/src/sql" "$work/src/"
 mkdir -p "$work/out" "$work/tap"
 
 as_tester() {

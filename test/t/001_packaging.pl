@@ -24,8 +24,14 @@ like($meta_version, qr/^\d+\.\d+\.\d+$/, 'META.json version is semantic');
 is($provides_version, $meta_version, 'provides.pipeopt.version matches the distribution version');
 is(join('.', (split /\./, $meta_version)[0, 1]), $default_version,
 	'META.json version matches the control file default_version');
-my ($script) = $meta =~ /"file"\s*:\s*"([^"]+)"/;
-is($script, "src/sql/pipeopt--$default_version.sql", 'META.json names the install script of the default version');
+my ($file) = $meta =~ /"file"\s*:\s*"([^"]+)"/;
+ok(-f "$src/$file", "META.json names a file of the distribution ($file)");
+like($file, qr{^src/sql/\Q$default_version\E/}, 'from the sources of the default version');
+
+my $sharedir = `pg_config --sharedir`;
+chomp $sharedir;
+ok(-f "$sharedir/extension/pipeopt--$default_version.sql",
+	'the install script of the default version is installed');
 
 # --- symbol isolation -----------------------------------------------------
 my $pkglibdir = `pg_config --pkglibdir`;

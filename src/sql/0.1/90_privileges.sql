@@ -1,0 +1,17 @@
+/* Privileges. */
+
+REVOKE ALL ON ALL TABLES IN SCHEMA @extschema@ FROM PUBLIC;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA @extschema@ FROM PUBLIC;
+GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.parse_statement(text),
+                          @extschema@.fingerprint(text),
+                          @extschema@.normalize(text) TO PUBLIC;
+GRANT SELECT ON @extschema@.statements, @extschema@.statement_queryids,
+                @extschema@.captures, @extschema@.capture_failures,
+                @extschema@.samples, @extschema@.table_samples,
+                @extschema@.index_samples, @extschema@.top_statements
+  TO pg_read_all_stats;
+GRANT EXECUTE ON FUNCTION @extschema@.top_statements(timestamptz, timestamptz),
+                          @extschema@.statement_history(text, timestamptz, timestamptz),
+                          @extschema@.workers()
+  TO pg_read_all_stats;
