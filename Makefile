@@ -23,17 +23,28 @@ OBJS = \
 	src/capture/bundle.o \
 	src/sqlapi/parse_api.o \
 	src/sqlapi/capture_api.o \
+	src/sqlapi/lint_api.o \
+	$(LINT_OBJS) \
 	src/parse/pg_query_isolated.o
+
+# The rule engine: built into pipeopt.so and, a second time, into the
+# offline command pipeopt-lint (linked with libpg_query.a as it is).
+LINT_SRCS = src/lint/engine.c src/lint/util.c src/lint/rules.c src/parse/sqlscan.c \
+	src/lint/rules_select.c src/lint/rules_predicates.c \
+	src/lint/rules_joins.c src/lint/rules_dml.c
+LINT_OBJS = $(LINT_SRCS:.c=.o)
+CLI_OBJS = $(patsubst %.c,%.cli.o,$(LINT_SRCS) src/cli/pipeopt_lint.c)
+SCRIPTS_built = pipeopt-lint
 
 # The install script of each version is built from the files of
 # src/sql/<version>/, one responsibility each, in name order.
 DATA_built = pipeopt--0.1.sql
 REGRESS = $(sort $(basename $(notdir $(wildcard sql/*.sql))))
 REGRESS_OPTS = --temp-config=$(srcdir)/test/regress.conf --temp-instance=tmp_check
-EXTRA_CLEAN = tmp_check results regression.diffs regression.out
+EXTRA_CLEAN = tmp_check results regression.diffs regression.out $(CLI_OBJS)
 
 PG_CPPFLAGS = -I$(srcdir)/src
-SHLIB_LINK = -llz4
+SHLIB_LINK = -llz4 -Wl,--version-script=$(srcdir)/src/pipeopt.map
 LIBPG_QUERY_A ?= /usr/lib/x86_64-linux-gnu/libpg_query.a
 
 .DEFAULT_GOAL := all
@@ -56,6 +67,12 @@ endif
 # global, so none of its symbols can bind to (or shadow) the server's.
 pipeopt--0.1.sql: $(sort $(wildcard src/sql/0.1/*.sql))
 	cat $^ > $@
+
+%.cli.o: %.c
+	$(CC) $(CFLAGS) $(CPPFLAGS) -c -o $@ $<
+
+pipeopt-lint: $(CLI_OBJS) $(LIBPG_QUERY_A)
+	$(CC) $(CFLAGS) -o $@ $(CLI_OBJS) $(LIBPG_QUERY_A) $(LDFLAGS) -lm
 
 src/parse/pg_query_isolated.o: $(LIBPG_QUERY_A) scripts/isolate-pg-query.sh
 	scripts/isolate-pg-query.sh $(LIBPG_QUERY_A) $@

@@ -12,13 +12,41 @@
 
 #include <limits.h>
 
+#include "lint/lint.h"
 #include "miscadmin.h"
 #include "utils/guc.h"
+#include "utils/varlena.h"
 
 int			pipeopt_sample_interval = 60;
 int			pipeopt_retention = 14 * 24 * 60;
 int			pipeopt_capture_lock_timeout = 5000;
 int			pipeopt_max_workers = 256;
+char	   *pipeopt_disabled_rules = NULL;
+
+/* Every name in pipeopt.disabled_rules must be a rule. */
+static bool
+check_disabled_rules(char **newval, void **extra, GucSource source)
+{
+	char	   *list = pstrdup(*newval ? *newval : "");
+	List	   *names;
+	ListCell   *lc;
+
+	if (!SplitIdentifierString(list, ',', &names))
+	{
+		GUC_check_errdetail("The list syntax is invalid.");
+		return false;
+	}
+	foreach(lc, names)
+	{
+		if (pipeopt_lint_rule_index(lfirst(lc)) < 0)
+		{
+			GUC_check_errmsg("unknown rule \"%s\"", (char *) lfirst(lc));
+			GUC_check_errhint("SELECT id FROM pipeopt.rules lists the rules.");
+			return false;
+		}
+	}
+	return true;
+}
 
 void
 pipeopt_define_gucs(void)
@@ -50,6 +78,15 @@ pipeopt_define_gucs(void)
 							PGC_SUSET,
 							GUC_UNIT_MS,
 							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("pipeopt.disabled_rules",
+							   "Lint rules that are turned off, by id, comma-separated.",
+							   NULL,
+							   &pipeopt_disabled_rules,
+							   "",
+							   PGC_USERSET,
+							   GUC_LIST_INPUT,
+							   check_disabled_rules, NULL, NULL);
 
 	/* a size of shared memory: only when loaded at server start */
 	if (process_shared_preload_libraries_in_progress)

@@ -5,7 +5,10 @@ REVOKE ALL ON ALL FUNCTIONS IN SCHEMA @extschema@ FROM PUBLIC;
 GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.parse_statement(text),
                           @extschema@.fingerprint(text),
-                          @extschema@.normalize(text) TO PUBLIC;
+                          @extschema@.normalize(text),
+                          @extschema@.lint(text),
+                          @extschema@.rules() TO PUBLIC;
+GRANT SELECT ON @extschema@.rules TO PUBLIC;
 GRANT SELECT ON @extschema@.statements, @extschema@.statement_queryids,
                 @extschema@.captures, @extschema@.capture_failures,
                 @extschema@.samples, @extschema@.table_samples,

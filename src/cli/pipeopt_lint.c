@@ -1,0 +1,271 @@
+/*-------------------------------------------------------------------------
+ *
+ * pipeopt_lint.c
+ *	  pipeopt-lint: the rule engine of pipeopt as an offline command, for CI.
+ *
+ *	  pipeopt-lint [--format text|json] [--fail-on info|warning|error]
+ *	               [--disable RULE[,RULE...]] [--list-rules] [FILE...]
+ *
+ * Lints each FILE ("-" or none: standard input). Text output is
+ * compiler-style, file:line:col: severity: rule: message, lines and columns
+ * counted from 1. Exit status: 0 when no finding reaches --fail-on
+ * (default warning), 1 when one does, 2 on a usage or input error.
+ *
+ * Built from the same rule sources as the extension, with the PostgreSQL
+ * 15 server headers, linked with libpg_query.a as an ordinary library.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lint/lint.h"
+#include "mb/pg_wchar.h"
+
+/* port.h maps strerror to pg_strerror, which libpg_query.a does not carry */
+#undef strerror
+
+typedef enum Format
+{
+	FORMAT_TEXT,
+	FORMAT_JSON
+} Format;
+
+typedef struct Output
+{
+	Format		format;
+	const char *file;
+	const char *text;
+	LintSeverity fail_on;
+	int			failing;		/* findings at or above fail_on */
+	int			printed;		/* JSON objects printed so far */
+} Output;
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+			"Usage: pipeopt-lint [OPTION]... [FILE]...\n"
+			"Find SQL anti-patterns in FILEs (or standard input).\n\n"
+			"  --format text|json      output format (default text)\n"
+			"  --fail-on SEVERITY      exit 1 when a finding is at least info, warning\n"
+			"                          or error (default warning)\n"
+			"  --disable RULE[,RULE]   turn rules off\n"
+			"  --list-rules            print the rules and exit\n"
+			"  --help                  print this help and exit\n\n"
+			"Exit status: 0 clean, 1 findings, 2 error.\n");
+}
+
+static char *
+json_string(const char *s)
+{
+	return lint_json_string(s);
+}
+
+static void
+print_finding(Output *out, int statement, const char *rule, LintSeverity sev,
+			  int location, const char *message, const char *evidence)
+{
+	int			line = 0,
+				col = 0;
+
+	if (location >= 0)
+		pipeopt_lint_line_col(out->text, location, &line, &col);
+	if (sev >= out->fail_on)
+		out->failing++;
+
+	if (out->format == FORMAT_TEXT)
+		printf("%s:%d:%d: %s: %s: %s\n", out->file, line, col,
+			   pipeopt_lint_severity_name(sev), rule, message);
+	else
+	{
+		printf("%s\n  {\"file\": %s, \"statement\": %d, \"line\": %d, \"column\": %d, "
+			   "\"offset\": %d, \"severity\": \"%s\", \"rule\": \"%s\", "
+			   "\"message\": %s, \"evidence\": %s}",
+			   out->printed ? "," : "", json_string(out->file), statement, line, col,
+			   location, pipeopt_lint_severity_name(sev), rule,
+			   json_string(message), evidence);
+		out->printed++;
+	}
+}
+
+static void
+emit(const LintFinding *f, void *arg)
+{
+	print_finding((Output *) arg, f->statement, f->rule->id, f->severity,
+				  f->location, f->message, f->evidence);
+}
+
+/* Whole file (or stdin) as a NUL-terminated string; NULL on error. */
+static char *
+read_input(const char *path, size_t *len)
+{
+	FILE	   *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	size_t		cap = 65536;
+	char	   *buf;
+
+	*len = 0;
+	if (fp == NULL)
+		return NULL;
+	buf = malloc(cap);
+	while (buf)
+	{
+		size_t		n = fread(buf + *len, 1, cap - *len - 1, fp);
+
+		*len += n;
+		if (n == 0)
+			break;
+		if (*len + 1 == cap)
+		{
+			char	   *bigger = realloc(buf, cap * 2);
+
+			if (bigger == NULL)
+			{
+				free(buf);
+				buf = NULL;
+				break;
+			}
+			buf = bigger;
+			cap *= 2;
+		}
+	}
+	if (ferror(fp))
+	{
+		free(buf);
+		buf = NULL;
+	}
+	if (fp != stdin)
+		fclose(fp);
+	if (buf)
+		buf[*len] = '\0';
+	return buf;
+}
+
+static bool
+parse_severity(const char *s, LintSeverity *out)
+{
+	for (LintSeverity v = LINT_INFO; v <= LINT_ERROR; v++)
+		if (strcmp(s, pipeopt_lint_severity_name(v)) == 0)
+		{
+			*out = v;
+			return true;
+		}
+	return false;
+}
+
+int
+main(int argc, char **argv)
+{
+	Output		out = {FORMAT_TEXT, NULL, NULL, LINT_WARNING, 0, 0};
+	bool	   *enabled = calloc(pipeopt_lint_nrules, sizeof(bool));
+	const char **files = calloc(argc + 1, sizeof(char *));
+	int			nfiles = 0;
+	bool		input_error = false;
+
+	for (int i = 0; i < pipeopt_lint_nrules; i++)
+		enabled[i] = true;
+
+	for (int i = 1; i < argc; i++)
+	{
+		const char *a = argv[i];
+
+		if (strcmp(a, "--help") == 0)
+		{
+			usage(stdout);
+			return 0;
+		}
+		else if (strcmp(a, "--list-rules") == 0)
+		{
+			for (int r = 0; r < pipeopt_lint_nrules; r++)
+				printf("%-36s %-7s %-8s %s\n", pipeopt_lint_rules[r].id,
+					   pipeopt_lint_rules[r].category,
+					   pipeopt_lint_severity_name(pipeopt_lint_rules[r].severity),
+					   pipeopt_lint_rules[r].summary);
+			return 0;
+		}
+		else if (strcmp(a, "--format") == 0 && i + 1 < argc)
+		{
+			const char *f = argv[++i];
+
+			if (strcmp(f, "text") == 0)
+				out.format = FORMAT_TEXT;
+			else if (strcmp(f, "json") == 0)
+				out.format = FORMAT_JSON;
+			else
+			{
+				fprintf(stderr, "pipeopt-lint: unknown format \"%s\" (text or json)\n", f);
+				return 2;
+			}
+		}
+		else if (strcmp(a, "--fail-on") == 0 && i + 1 < argc)
+		{
+			if (!parse_severity(argv[++i], &out.fail_on))
+			{
+				fprintf(stderr, "pipeopt-lint: unknown severity \"%s\" (info, warning or error)\n", argv[i]);
+				return 2;
+			}
+		}
+		else if (strcmp(a, "--disable") == 0 && i + 1 < argc)
+		{
+			char	   *list = strdup(argv[++i]);
+
+			for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ","))
+			{
+				int			r = pipeopt_lint_rule_index(tok);
+
+				if (r < 0)
+				{
+					fprintf(stderr, "pipeopt-lint: unknown rule \"%s\" (see --list-rules)\n", tok);
+					return 2;
+				}
+				enabled[r] = false;
+			}
+			free(list);
+		}
+		else if (a[0] == '-' && a[1] == '-')
+		{
+			fprintf(stderr, "pipeopt-lint: unknown option \"%s\"\n", a);
+			usage(stderr);
+			return 2;
+		}
+		else
+			files[nfiles++] = a;
+	}
+	if (nfiles == 0)
+		files[nfiles++] = "-";
+
+	if (out.format == FORMAT_JSON)
+		printf("[");
+	for (int i = 0; i < nfiles; i++)
+	{
+		size_t		len;
+		char	   *text = read_input(files[i], &len);
+
+		out.file = strcmp(files[i], "-") == 0 ? "<stdin>" : files[i];
+		if (text == NULL)
+		{
+			fprintf(stderr, "pipeopt-lint: cannot read \"%s\": %s\n", out.file, strerror(errno));
+			input_error = true;
+			continue;
+		}
+		out.text = text;
+		if (memchr(text, '\0', len) != NULL)
+			print_finding(&out, 0, "parse-error", LINT_ERROR, (int) ((char *) memchr(text, '\0', len) - text),
+						  "the input contains a NUL byte: not SQL text", "{}");
+		else if (!pg_verify_mbstr(PG_UTF8, text, (int) len, true))
+			print_finding(&out, 0, "parse-error", LINT_ERROR, -1,
+						  "the input is not valid UTF-8", "{}");
+		else
+			pipeopt_lint_text(text, enabled, emit, &out);
+		free(text);
+	}
+	if (out.format == FORMAT_JSON)
+		printf("%s]\n", out.printed ? "\n" : "");
+
+	if (input_error)
+		return 2;
+	return out.failing > 0 ? 1 : 0;
+}

@@ -1,0 +1,233 @@
+/*-------------------------------------------------------------------------
+ *
+ * engine.c
+ *	  Parse a text with libpg_query and walk each statement once, calling
+ *	  every enabled rule on every node.
+ *
+ * The walk keeps the chain of ancestors, so a rule can ask where a node
+ * stands (inside EXISTS, under a SubLink) without walking again. Utility
+ * statements are walked only where they hold a query (EXPLAIN, CREATE
+ * TABLE AS, CREATE VIEW, DECLARE, COPY, PREPARE): the raw tree walker knows
+ * only the nodes of queries. Nesting deeper than LINT_MAX_DEPTH is not
+ * descended into, so no input can exhaust the stack.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "lint/lint.h"
+#include "nodes/nodeFuncs.h"
+#include "parse/sqlscan.h"
+
+#include <pg_query.h>
+#include <pg_query/pg_query_internal.h>
+
+static bool
+visit_node(Node *node, LintRun *run)
+{
+	if (node == NULL)
+		return false;
+	if (run->depth >= LINT_MAX_DEPTH)
+		return false;
+
+	if (!IsA(node, List))
+	{
+		for (int i = LINT_PARSE_ERROR + 1; i < pipeopt_lint_nrules; i++)
+		{
+			const LintRule *r = &pipeopt_lint_rules[i];
+
+			if (r->visit && (run->enabled == NULL || run->enabled[i]))
+			{
+				run->current = r;
+				r->visit(run, node);
+			}
+		}
+	}
+
+	run->ancestors[run->depth++] = node;
+	(void) raw_expression_tree_walker(node, visit_node, (void *) run);
+	run->depth--;
+	return false;
+}
+
+/* The query inside a statement, or NULL for a statement without one. */
+static Node *
+walkable_part(Node *stmt)
+{
+	switch (nodeTag(stmt))
+	{
+		case T_SelectStmt:
+		case T_InsertStmt:
+		case T_UpdateStmt:
+		case T_DeleteStmt:
+		case T_MergeStmt:
+			return stmt;
+		case T_ExplainStmt:
+			return walkable_part(((ExplainStmt *) stmt)->query);
+		case T_CreateTableAsStmt:
+			return walkable_part(((CreateTableAsStmt *) stmt)->query);
+		case T_ViewStmt:
+			return walkable_part(((ViewStmt *) stmt)->query);
+		case T_DeclareCursorStmt:
+			return walkable_part(((DeclareCursorStmt *) stmt)->query);
+		case T_PrepareStmt:
+			return walkable_part(((PrepareStmt *) stmt)->query);
+		case T_CopyStmt:
+			return ((CopyStmt *) stmt)->query ?
+				walkable_part(((CopyStmt *) stmt)->query) : NULL;
+		default:
+			return NULL;
+	}
+}
+
+/* Lint the statements of one parse tree; offset: where its text starts. */
+static void
+lint_tree(LintRun *run, List *tree, int offset, int *n)
+{
+	ListCell   *lc;
+
+	foreach(lc, tree)
+	{
+		RawStmt    *raw = lfirst_node(RawStmt, lc);
+		Node	   *query = walkable_part(raw->stmt);
+
+		run->statement = ++(*n);
+		run->stmt_location = offset + raw->stmt_location;
+		run->offset = offset;
+		run->depth = 0;
+		if (query)
+			visit_node(query, run);
+	}
+}
+
+/*
+ * Parse text (a part of run->text starting at offset) and lint it; report
+ * a parse error as a finding if asked to.
+ */
+static bool
+lint_part(LintRun *run, const char *text, int offset, int *n, bool report)
+{
+	MemoryContext pgq_cxt = pg_query_enter_memory_context();
+	PgQueryInternalParsetreeAndError r = pg_query_raw_parse(text);
+	bool		ok = (r.error == NULL);
+
+	if (ok)
+		lint_tree(run, r.tree, offset, n);
+	else
+	{
+		int			pos = r.error->cursorpos > 0 ? r.error->cursorpos - 1 : 0;
+
+		run->statement = ++(*n);
+		run->stmt_location = offset;
+		run->offset = offset;
+		run->current = &pipeopt_lint_rules[LINT_PARSE_ERROR];
+		if (report && (run->enabled == NULL || run->enabled[LINT_PARSE_ERROR]))
+			lint_report(run, LINT_ERROR, pos, NULL, "%s", r.error->message);
+		pg_query_free_error(r.error);
+	}
+	if (r.stderr_buffer)
+		free(r.stderr_buffer);
+	pg_query_exit_memory_context(pgq_cxt);
+	return ok;
+}
+
+void
+pipeopt_lint_text(const char *sql, const bool *enabled, LintEmit emit, void *arg)
+{
+	LintRun    *run;
+	int			n = 0;
+	int			parens = 0;
+
+	/* malloc: palloc may not have a context yet in the offline command */
+	run = calloc(1, sizeof(LintRun));
+	if (run == NULL)
+		return;
+	run->text = sql;
+	run->enabled = enabled;
+	run->emit = emit;
+	run->arg = arg;
+
+	if (lint_part(run, sql, 0, &n, false))
+	{
+		free(run);
+		return;
+	}
+
+	/*
+	 * A statement does not parse: split the text at semicolons outside
+	 * quotes, comments and parentheses, and lint the statements one by one,
+	 * so the others still get their findings and the error points at the
+	 * statement that has it.
+	 */
+	n = 0;
+	for (const char *p = sql, *start = sql; ; )
+	{
+		SqlTokenKind kind;
+		const char *end = *p ? sql_next_token(sql, p, &kind) : p;
+
+		if (*p == '\0' || (kind == SQLTOK_CHAR && *p == ';' && parens == 0))
+		{
+			int			len = (int) (p - start);
+			char	   *part = malloc(len + 1);
+
+			if (part == NULL)
+				break;
+			memcpy(part, start, len);
+			part[len] = '\0';
+			/* skip what is only blanks and comments (the parser says so) */
+			(void) lint_part(run, part, (int) (start - sql), &n, true);
+			free(part);
+			if (*p == '\0')
+				break;
+			start = end;
+		}
+		else if (kind == SQLTOK_CHAR && *p == '(')
+			parens++;
+		else if (kind == SQLTOK_CHAR && *p == ')' && parens > 0)
+			parens--;
+		p = end;
+	}
+	free(run);
+}
+
+const char *
+pipeopt_lint_severity_name(LintSeverity s)
+{
+	switch (s)
+	{
+		case LINT_INFO:
+			return "info";
+		case LINT_WARNING:
+			return "warning";
+		case LINT_ERROR:
+			return "error";
+	}
+	return "unknown";
+}
+
+int
+pipeopt_lint_rule_index(const char *id)
+{
+	for (int i = 0; i < pipeopt_lint_nrules; i++)
+		if (strcmp(pipeopt_lint_rules[i].id, id) == 0)
+			return i;
+	return -1;
+}
+
+/* 1-based line and column (in characters) of a 0-based byte offset. */
+void
+pipeopt_lint_line_col(const char *text, int location, int *line, int *col)
+{
+	*line = 1;
+	*col = 1;
+	for (int i = 0; i < location && text[i]; i++)
+	{
+		if (text[i] == '\n')
+		{
+			(*line)++;
+			*col = 1;
+		}
+		else if (((unsigned char) text[i] & 0xC0) != 0x80)
+			(*col)++;
+	}
+}

@@ -1,0 +1,107 @@
+/*-------------------------------------------------------------------------
+ *
+ * lint.h
+ *	  The analyze stage's rule engine: what it offers the SQL API and the
+ *	  offline pipeopt-lint command.
+ *
+ * The same sources build into pipeopt.so and into pipeopt-lint. Rule code
+ * uses only what libpg_query.a also provides outside a server: palloc,
+ * lists, StringInfo, raw_expression_tree_walker. It never switches memory
+ * contexts, never uses PG_TRY, and never reads catalogs: what a rule would
+ * need beyond the tree comes later through a context interface.
+ *
+ * Glossary: a rule has an id, a category and a default severity; a finding
+ * is one rule's verdict on one place of one statement; a finding is
+ * "undecided" (severity info, evidence "decided": false) when it depends on
+ * a literal that the text does not show, as in normalized texts ($n).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PIPEOPT_LINT_H
+#define PIPEOPT_LINT_H
+
+#include "postgres.h"
+
+#include "nodes/parsenodes.h"
+
+typedef enum LintSeverity
+{
+	LINT_INFO = 0,
+	LINT_WARNING,
+	LINT_ERROR
+} LintSeverity;
+
+struct LintRun;
+
+typedef struct LintRule
+{
+	const char *id;
+	const char *category;		/* query, etl, schema */
+	LintSeverity severity;		/* default severity */
+	const char *needs;			/* the evidence it needs */
+	const char *summary;
+	const char *why;
+	const char *fix;
+	/* called for every node of every statement */
+	void		(*visit) (struct LintRun *run, Node *node);
+} LintRule;
+
+typedef struct LintFinding
+{
+	const LintRule *rule;
+	LintSeverity severity;
+	int			statement;		/* 1-based number of the statement */
+	int			location;		/* 0-based byte offset in the text, or -1 */
+	const char *message;
+	const char *evidence;		/* a JSON object */
+} LintFinding;
+
+typedef void (*LintEmit) (const LintFinding *finding, void *arg);
+
+#define LINT_MAX_DEPTH 2000
+
+typedef struct LintRun
+{
+	const char *text;
+	int			statement;
+	int			stmt_location;	/* byte offset of the statement in text */
+	int			offset;			/* node locations are relative to this */
+	const bool *enabled;		/* per rule, in pipeopt_lint_rules order */
+	LintEmit	emit;
+	void	   *arg;
+	Node	   *ancestors[LINT_MAX_DEPTH];
+	int			depth;
+	const LintRule *current;	/* the rule being visited */
+} LintRun;
+
+/* pipeopt_lint_rules[0]: the finding for a statement that does not parse */
+#define LINT_PARSE_ERROR 0
+extern const LintRule pipeopt_lint_rules[];
+extern const int pipeopt_lint_nrules;
+
+/*
+ * Lint every statement of sql (enabled: one flag per rule, or NULL for
+ * all). Findings are passed to emit while the parse tree is alive; copy
+ * what you keep. A statement that does not parse is a "parse-error"
+ * finding; the statements around it are still linted.
+ */
+extern void pipeopt_lint_text(const char *sql, const bool *enabled,
+							  LintEmit emit, void *arg);
+
+extern const char *pipeopt_lint_severity_name(LintSeverity s);
+extern int	pipeopt_lint_rule_index(const char *id);
+extern void pipeopt_lint_line_col(const char *text, int location, int *line, int *col);
+
+/* util.c: what rules share */
+extern void lint_report(LintRun *run, LintSeverity severity, int location,
+						const char *evidence, const char *fmt,...) pg_attribute_printf(5, 6);
+extern Node *lint_parent(LintRun *run, int up);
+extern bool lint_in_exists(LintRun *run);
+extern bool lint_funcname_is(List *funcname, const char *name);
+extern bool lint_is_aggregate_call(FuncCall *fc, bool *known);
+extern bool lint_const_int(Node *node, long *value);
+extern const char *lint_const_string(Node *node);
+extern const char *lint_column_qualifier(ColumnRef *cref);
+extern char *lint_json_string(const char *s);
+
+#endif							/* PIPEOPT_LINT_H */

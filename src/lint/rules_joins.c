@@ -1,0 +1,268 @@
+/*-------------------------------------------------------------------------
+ *
+ * rules_joins.c
+ *	  cartesian-product: the join graph of a FROM list.
+ *
+ * Every relation of the FROM list (tables, subqueries, CTE references) is a
+ * node; a JOIN ... ON/USING/NATURAL, or a WHERE conjunct (subqueries
+ * included) that names columns of two relations, is an edge. CROSS JOIN,
+ * ON true and comma joins add none. Set-returning functions, VALUES lists
+ * and one-row aggregate subqueries are left out: joining them without a
+ * condition is usually the intent. A graph in more than one piece is a
+ * cartesian product. Unqualified column names could belong to any
+ * relation: then only the catalogs could decide, and the finding says so.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "lib/stringinfo.h"
+#include "lint/lint.h"
+#include "lint/rules.h"
+#include "nodes/nodeFuncs.h"
+
+#define MAX_LEAVES 64
+
+typedef struct JoinGraph
+{
+	const char *names[MAX_LEAVES];
+	bool		skip[MAX_LEAVES];	/* left out of the verdict */
+	int			parent[MAX_LEAVES];
+	int			n;
+	bool		overflow;
+	bool		unqualified;	/* a condition named a column without its relation */
+} JoinGraph;
+
+typedef struct Refs
+{
+	JoinGraph  *g;
+	int			leaves[MAX_LEAVES];
+	int			n;
+	bool		unqualified;
+	int			sublinks;		/* depth inside subqueries */
+} Refs;
+
+static int
+find(JoinGraph *g, int i)
+{
+	while (g->parent[i] != i)
+		i = g->parent[i] = g->parent[g->parent[i]];
+	return i;
+}
+
+static void
+unite(JoinGraph *g, int a, int b)
+{
+	g->parent[find(g, a)] = find(g, b);
+}
+
+static int
+leaf_named(JoinGraph *g, const char *name)
+{
+	for (int i = 0; i < g->n; i++)
+		if (g->names[i] && strcmp(g->names[i], name) == 0)
+			return i;
+	return -1;
+}
+
+static bool
+collect_refs(Node *node, Refs *r)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, ColumnRef))
+	{
+		ColumnRef  *cref = (ColumnRef *) node;
+		const char *q = lint_column_qualifier(cref);
+		int			leaf = q ? leaf_named(r->g, q) : -1;
+
+		if (leaf >= 0 && r->n < MAX_LEAVES)
+			r->leaves[r->n++] = leaf;
+		/* an unqualified name inside a subquery belongs to it, most likely */
+		else if (q == NULL && r->sublinks == 0 && !IsA(llast(cref->fields), A_Star))
+			r->unqualified = true;
+		return false;
+	}
+	if (IsA(node, SubLink))
+	{
+		bool		result;
+
+		r->sublinks++;
+		result = raw_expression_tree_walker(node, collect_refs, (void *) r);
+		r->sublinks--;
+		return result;
+	}
+	return raw_expression_tree_walker(node, collect_refs, (void *) r);
+}
+
+/* Join every relation that an expression names; note unqualified names. */
+static void
+connect_refs(JoinGraph *g, Node *expr)
+{
+	Refs		r;
+
+	memset(&r, 0, sizeof(r));
+	r.g = g;
+	(void) collect_refs(expr, &r);
+	for (int i = 1; i < r.n; i++)
+		unite(g, r.leaves[0], r.leaves[i]);
+	if (r.unqualified && r.n < 2)
+		g->unqualified = true;
+}
+
+static bool
+one_row_subquery(SelectStmt *sel)
+{
+	ListCell   *lc;
+
+	if (sel == NULL || sel->groupClause != NIL || sel->targetList == NIL ||
+		sel->op != SETOP_NONE)
+		return false;
+	foreach(lc, sel->targetList)
+	{
+		ResTarget  *rt = lfirst_node(ResTarget, lc);
+		bool		known;
+
+		if (rt->val == NULL || !IsA(rt->val, FuncCall) ||
+			!lint_is_aggregate_call((FuncCall *) rt->val, &known))
+			return false;
+	}
+	return true;
+}
+
+static int
+add_leaf(JoinGraph *g, const char *name, bool skip)
+{
+	if (g->n == MAX_LEAVES)
+	{
+		g->overflow = true;
+		return -1;
+	}
+	g->names[g->n] = name;
+	g->skip[g->n] = skip;
+	g->parent[g->n] = g->n;
+	return g->n++;
+}
+
+/* Add the relations of one FROM item; returns the index of its first. */
+static int
+add_item(JoinGraph *g, Node *item)
+{
+	if (IsA(item, RangeVar))
+	{
+		RangeVar   *rv = (RangeVar *) item;
+
+		return add_leaf(g, rv->alias ? rv->alias->aliasname : rv->relname, false);
+	}
+	if (IsA(item, RangeSubselect))
+	{
+		RangeSubselect *rs = (RangeSubselect *) item;
+		SelectStmt *sel = IsA(rs->subquery, SelectStmt) ? (SelectStmt *) rs->subquery : NULL;
+		bool		skip = sel && (sel->valuesLists != NIL || one_row_subquery(sel));
+
+		return add_leaf(g, rs->alias ? rs->alias->aliasname : NULL, skip);
+	}
+	if (IsA(item, JoinExpr))
+	{
+		JoinExpr   *j = (JoinExpr *) item;
+		int			left = add_item(g, j->larg);
+		int			right = add_item(g, j->rarg);
+
+		if (left < 0 || right < 0)
+			return -1;
+		if (j->isNatural || j->usingClause != NIL)
+			unite(g, left, right);
+		if (j->quals)
+			connect_refs(g, j->quals);
+		return left;
+	}
+	/* functions, table functions: left out */
+	return add_leaf(g, IsA(item, RangeFunction) && ((RangeFunction *) item)->alias ?
+					((RangeFunction *) item)->alias->aliasname : NULL, true);
+}
+
+static void
+connect_conjuncts(JoinGraph *g, Node *expr)
+{
+	if (expr == NULL)
+		return;
+	if (IsA(expr, BoolExpr) && ((BoolExpr *) expr)->boolop == AND_EXPR)
+	{
+		ListCell   *lc;
+
+		foreach(lc, ((BoolExpr *) expr)->args)
+			connect_conjuncts(g, lfirst(lc));
+	}
+	else
+		connect_refs(g, expr);
+}
+
+/* Where a FROM item starts, if the tree knows (-1: the statement's start). */
+static int
+item_location(Node *item)
+{
+	if (IsA(item, RangeVar))
+		return ((RangeVar *) item)->location;
+	if (IsA(item, JoinExpr))
+		return item_location(((JoinExpr *) item)->larg);
+	return -1;
+}
+
+void
+rule_cartesian_product(LintRun *run, Node *node)
+{
+	SelectStmt *sel;
+	JoinGraph  *g;
+	ListCell   *lc;
+	int			pieces = 0;
+	StringInfoData ev;
+
+	if (!IsA(node, SelectStmt))
+		return;
+	sel = (SelectStmt *) node;
+	if (sel->fromClause == NIL)
+		return;
+	g = palloc0(sizeof(JoinGraph));
+	foreach(lc, sel->fromClause)
+		(void) add_item(g, lfirst(lc));
+	if (g->overflow || g->n < 2)
+		return;
+	connect_conjuncts(g, sel->whereClause);
+	/* lateral items name the relations they depend on */
+	foreach(lc, sel->fromClause)
+		if (IsA(lfirst(lc), RangeSubselect) && ((RangeSubselect *) lfirst(lc))->lateral)
+			connect_refs(g, ((RangeSubselect *) lfirst(lc))->subquery);
+
+	initStringInfo(&ev);
+	appendStringInfoString(&ev, "{\"pieces\": [");
+	for (int i = 0; i < g->n; i++)
+	{
+		bool		first = true;
+
+		if (g->skip[i] || find(g, i) != i)
+			continue;
+		appendStringInfoString(&ev, pieces ? ", [" : "[");
+		for (int j = 0; j < g->n; j++)
+		{
+			if (g->skip[j] || find(g, j) != i)
+				continue;
+			appendStringInfo(&ev, "%s%s", first ? "" : ", ",
+							 lint_json_string(g->names[j] ? g->names[j] : "?"));
+			first = false;
+		}
+		appendStringInfoChar(&ev, ']');
+		pieces++;
+	}
+	appendStringInfo(&ev, "], \"decided\": %s}", g->unqualified ? "false" : "true");
+	if (pieces < 2)
+		return;
+
+	if (g->unqualified)
+		lint_report(run, LINT_INFO, item_location(linitial(sel->fromClause)), ev.data,
+					"the FROM list may join %d groups of relations with no condition between them; "
+					"unqualified column names keep this undecided", pieces);
+	else
+		lint_report(run, LINT_ERROR, item_location(linitial(sel->fromClause)), ev.data,
+					"the FROM list joins %d groups of relations with no condition between them: "
+					"a cartesian product", pieces);
+}

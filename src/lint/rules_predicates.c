@@ -1,0 +1,180 @@
+/*-------------------------------------------------------------------------
+ *
+ * rules_predicates.c
+ *	  Rules on predicates: not-in-subquery, leading-wildcard-like,
+ *	  large-in-list, count-for-existence.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "lint/lint.h"
+#include "lint/rules.h"
+#include "nodes/nodeFuncs.h"
+
+#define LARGE_IN_LIST 50
+
+static bool
+opname_is(List *name, const char *op)
+{
+	return name != NIL && IsA(llast(name), String) &&
+		strcmp(strVal(llast(name)), op) == 0;
+}
+
+void
+rule_not_in_subquery(LintRun *run, Node *node)
+{
+	if (IsA(node, BoolExpr))
+	{
+		BoolExpr   *b = (BoolExpr *) node;
+		SubLink    *sl;
+
+		if (b->boolop != NOT_EXPR || list_length(b->args) != 1 ||
+			!IsA(linitial(b->args), SubLink))
+			return;
+		sl = (SubLink *) linitial(b->args);
+		/* x NOT IN (SELECT ...): ANY_SUBLINK with no operator name */
+		if (sl->subLinkType == ANY_SUBLINK &&
+			(sl->operName == NIL || opname_is(sl->operName, "=")))
+			lint_report(run, LINT_WARNING, b->location, NULL,
+						"NOT IN (subquery) is empty as soon as the subquery returns a NULL, and cannot be planned as an anti-join");
+	}
+	else if (IsA(node, SubLink))
+	{
+		SubLink    *sl = (SubLink *) node;
+
+		if (sl->subLinkType == ALL_SUBLINK &&
+			(opname_is(sl->operName, "<>") || opname_is(sl->operName, "!=")))
+			lint_report(run, LINT_WARNING, sl->location, NULL,
+						"<> ALL (subquery) is NOT IN: empty as soon as the subquery returns a NULL, and never an anti-join");
+	}
+}
+
+/* The pattern of a LIKE, whether a literal or the '%' || x shape. */
+static void
+check_like_pattern(LintRun *run, Node *pattern, int location)
+{
+	const char *lit = lint_const_string(pattern);
+
+	if (lit == NULL && IsA(pattern, A_Expr) &&
+		((A_Expr *) pattern)->kind == AEXPR_OP &&
+		opname_is(((A_Expr *) pattern)->name, "||"))
+		lit = lint_const_string(((A_Expr *) pattern)->lexpr);
+
+	if (lit != NULL)
+	{
+		if (lit[0] == '%' || lit[0] == '_')
+			lint_report(run, LINT_WARNING, location,
+						psprintf("{\"pattern\": %s, \"decided\": true}", lint_json_string(lit)),
+						"a LIKE pattern that starts with a wildcard cannot use a B-tree index");
+	}
+	else if (IsA(pattern, ParamRef))
+		lint_report(run, LINT_INFO, location,
+					"{\"decided\": false, \"needs\": \"parameter values\"}",
+					"the LIKE pattern is a parameter: if it starts with a wildcard, no B-tree index can serve it (undecided)");
+}
+
+void
+rule_leading_wildcard_like(LintRun *run, Node *node)
+{
+	A_Expr	   *e;
+
+	if (!IsA(node, A_Expr))
+		return;
+	e = (A_Expr *) node;
+	if (e->rexpr == NULL)
+		return;
+	if (e->kind == AEXPR_LIKE || e->kind == AEXPR_ILIKE ||
+		(e->kind == AEXPR_OP &&
+		 (opname_is(e->name, "~~") || opname_is(e->name, "~~*"))))
+	{
+		/* x LIKE p ESCAPE e arrives as like_escape(p, e) */
+		Node	   *pattern = e->rexpr;
+
+		if (IsA(pattern, FuncCall) &&
+			lint_funcname_is(((FuncCall *) pattern)->funcname, "like_escape") &&
+			((FuncCall *) pattern)->args != NIL)
+			pattern = linitial(((FuncCall *) pattern)->args);
+		check_like_pattern(run, pattern, e->location);
+	}
+}
+
+void
+rule_large_in_list(LintRun *run, Node *node)
+{
+	A_Expr	   *e;
+	int			n;
+
+	if (!IsA(node, A_Expr))
+		return;
+	e = (A_Expr *) node;
+	if (e->kind != AEXPR_IN || e->rexpr == NULL || !IsA(e->rexpr, List))
+		return;
+	n = list_length((List *) e->rexpr);
+	if (n >= LARGE_IN_LIST)
+		lint_report(run, LINT_WARNING, e->location,
+					psprintf("{\"values\": %d}", n),
+					"IN list of %d values: every list length is a separate statement to plan and to track", n);
+}
+
+/* (SELECT count(*) ...) */
+static bool
+is_count_subquery(Node *node)
+{
+	SubLink    *sl;
+	SelectStmt *sel;
+	ResTarget  *rt;
+	FuncCall   *fc;
+
+	if (node == NULL || !IsA(node, SubLink))
+		return false;
+	sl = (SubLink *) node;
+	if (sl->subLinkType != EXPR_SUBLINK || !IsA(sl->subselect, SelectStmt))
+		return false;
+	sel = (SelectStmt *) sl->subselect;
+	if (list_length(sel->targetList) != 1 || sel->groupClause != NIL)
+		return false;
+	rt = linitial_node(ResTarget, sel->targetList);
+	if (rt->val == NULL || !IsA(rt->val, FuncCall))
+		return false;
+	fc = (FuncCall *) rt->val;
+	return lint_funcname_is(fc->funcname, "count") && fc->over == NULL;
+}
+
+void
+rule_count_for_existence(LintRun *run, Node *node)
+{
+	A_Expr	   *e;
+	Node	   *other;
+	long		v;
+	static const char *const ops[] = {">", ">=", "=", "<>", "!=", "<", NULL};
+	bool		cmp = false;
+
+	if (!IsA(node, A_Expr))
+		return;
+	e = (A_Expr *) node;
+	if (e->kind != AEXPR_OP)
+		return;
+	for (int i = 0; ops[i]; i++)
+		cmp |= opname_is(e->name, ops[i]);
+	if (!cmp)
+		return;
+	if (is_count_subquery(e->lexpr))
+		other = e->rexpr;
+	else if (is_count_subquery(e->rexpr))
+		other = e->lexpr;
+	else
+		return;
+
+	if (lint_const_int(other, &v))
+	{
+		if (v == 0 || v == 1)
+			lint_report(run, LINT_WARNING, e->location,
+						psprintf("{\"compared_with\": %ld, \"decided\": true}", v),
+						"count(*) compared with %ld counts every matching row to learn whether one exists", v);
+	}
+	else if (IsA(other, ParamRef))
+		lint_report(run, LINT_INFO, e->location,
+					"{\"decided\": false, \"needs\": \"parameter values\"}",
+					"count(*) compared with a parameter: if it is 0 or 1, this counts every matching row to learn whether one exists (undecided)");
+}

@@ -1,0 +1,137 @@
+/*-------------------------------------------------------------------------
+ *
+ * lint_api.c
+ *	  SQL functions of the analyze stage: pipeopt.lint(), pipeopt.rules().
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "pipeopt.h"
+
+#include "fmgr.h"
+#include "funcapi.h"
+#include "lint/lint.h"
+#include "mb/pg_wchar.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/varlena.h"
+
+PG_FUNCTION_INFO_V1(pipeopt_lint);
+PG_FUNCTION_INFO_V1(pipeopt_rules);
+
+#define LINT_COLS 10
+
+typedef struct LintOut
+{
+	ReturnSetInfo *rsinfo;
+	const char *text;
+} LintOut;
+
+/* Rules enabled under pipeopt.disabled_rules (unknown names are refused by its check hook). */
+static bool *
+enabled_rules(void)
+{
+	bool	   *enabled = palloc(sizeof(bool) * pipeopt_lint_nrules);
+	char	   *list = pstrdup(pipeopt_disabled_rules ? pipeopt_disabled_rules : "");
+	List	   *names;
+	ListCell   *lc;
+
+	for (int i = 0; i < pipeopt_lint_nrules; i++)
+		enabled[i] = true;
+	if (SplitIdentifierString(list, ',', &names))
+		foreach(lc, names)
+		{
+			int			i = pipeopt_lint_rule_index(lfirst(lc));
+
+			if (i >= 0)
+				enabled[i] = false;
+		}
+	return enabled;
+}
+
+static void
+put_row(LintOut *out, int statement, const char *rule, const char *severity,
+		int location, const char *message, const char *why, const char *fix,
+		const char *evidence)
+{
+	Datum		values[LINT_COLS];
+	bool		nulls[LINT_COLS] = {0};
+	int			line,
+				col;
+
+	values[0] = Int32GetDatum(statement);
+	values[1] = CStringGetTextDatum(rule);
+	values[2] = CStringGetTextDatum(severity);
+	if (location >= 0)
+	{
+		pipeopt_lint_line_col(out->text, location, &line, &col);
+		values[3] = Int32GetDatum(location + 1);
+		values[4] = Int32GetDatum(line);
+		values[5] = Int32GetDatum(col);
+	}
+	else
+		nulls[3] = nulls[4] = nulls[5] = true;
+	values[6] = CStringGetTextDatum(message);
+	if (why)
+		values[7] = CStringGetTextDatum(why);
+	else
+		nulls[7] = true;
+	if (fix)
+		values[8] = CStringGetTextDatum(fix);
+	else
+		nulls[8] = true;
+	values[9] = DirectFunctionCall1(jsonb_in, CStringGetDatum(evidence));
+	tuplestore_putvalues(out->rsinfo->setResult, out->rsinfo->setDesc, values, nulls);
+}
+
+static void
+emit_row(const LintFinding *f, void *arg)
+{
+	put_row((LintOut *) arg, f->statement, f->rule->id,
+			pipeopt_lint_severity_name(f->severity), f->location,
+			f->message, f->rule->why, f->rule->fix, f->evidence);
+}
+
+/*
+ * lint(sql) -> (statement, rule, severity, location, line, col, message,
+ *				 why, fix, evidence): findings for any SQL text; a statement
+ *				 that does not parse gives a row of rule "parse-error".
+ */
+Datum
+pipeopt_lint(PG_FUNCTION_ARGS)
+{
+	char	   *sql = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	LintOut		out;
+
+	InitMaterializedSRF(fcinfo, 0);
+	out.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	out.text = sql;
+	pipeopt_lint_text(sql, enabled_rules(), emit_row, &out);
+	return (Datum) 0;
+}
+
+/* rules() -> every rule with its documentation, and whether it is enabled. */
+Datum
+pipeopt_rules(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	bool	   *enabled = enabled_rules();
+
+	InitMaterializedSRF(fcinfo, 0);
+	for (int i = 0; i < pipeopt_lint_nrules; i++)
+	{
+		const LintRule *r = &pipeopt_lint_rules[i];
+		Datum		values[8];
+		bool		nulls[8] = {0};
+
+		values[0] = CStringGetTextDatum(r->id);
+		values[1] = CStringGetTextDatum(r->category);
+		values[2] = CStringGetTextDatum(pipeopt_lint_severity_name(r->severity));
+		values[3] = CStringGetTextDatum(r->needs);
+		values[4] = CStringGetTextDatum(r->summary);
+		values[5] = CStringGetTextDatum(r->why);
+		values[6] = CStringGetTextDatum(r->fix);
+		values[7] = BoolGetDatum(enabled[i]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
