@@ -95,18 +95,21 @@ collect_refs(Node *node, Refs *r)
 	return raw_expression_tree_walker(node, collect_refs, (void *) r);
 }
 
-/* Join every relation that an expression names; note unqualified names. */
+/*
+ * Join every relation that an expression names, and self (a LATERAL item)
+ * to them if self >= 0; note unqualified names.
+ */
 static void
-connect_refs(JoinGraph *g, Node *expr)
+connect_refs(JoinGraph *g, Node *expr, int self)
 {
 	Refs		r;
 
 	memset(&r, 0, sizeof(r));
 	r.g = g;
 	(void) collect_refs(expr, &r);
-	for (int i = 1; i < r.n; i++)
-		unite(g, r.leaves[0], r.leaves[i]);
-	if (r.unqualified && r.n < 2)
+	for (int i = 0; i < r.n; i++)
+		unite(g, self >= 0 ? self : r.leaves[0], r.leaves[i]);
+	if (r.unqualified && r.n < 2 && self < 0)
 		g->unqualified = true;
 }
 
@@ -159,8 +162,12 @@ add_item(JoinGraph *g, Node *item)
 		RangeSubselect *rs = (RangeSubselect *) item;
 		SelectStmt *sel = IsA(rs->subquery, SelectStmt) ? (SelectStmt *) rs->subquery : NULL;
 		bool		skip = sel && (sel->valuesLists != NIL || one_row_subquery(sel));
+		int			leaf = add_leaf(g, rs->alias ? rs->alias->aliasname : NULL, skip);
 
-		return add_leaf(g, rs->alias ? rs->alias->aliasname : NULL, skip);
+		/* LATERAL: joined to the earlier relations it names */
+		if (leaf >= 0 && rs->lateral)
+			connect_refs(g, rs->subquery, leaf);
+		return leaf;
 	}
 	if (IsA(item, JoinExpr))
 	{
@@ -173,7 +180,7 @@ add_item(JoinGraph *g, Node *item)
 		if (j->isNatural || j->usingClause != NIL)
 			unite(g, left, right);
 		if (j->quals)
-			connect_refs(g, j->quals);
+			connect_refs(g, j->quals, -1);
 		return left;
 	}
 	/* functions, table functions: left out */
@@ -194,7 +201,7 @@ connect_conjuncts(JoinGraph *g, Node *expr)
 			connect_conjuncts(g, lfirst(lc));
 	}
 	else
-		connect_refs(g, expr);
+		connect_refs(g, expr, -1);
 }
 
 /* Where a FROM item starts, if the tree knows (-1: the statement's start). */
@@ -228,10 +235,6 @@ rule_cartesian_product(LintRun *run, Node *node)
 	if (g->overflow || g->n < 2)
 		return;
 	connect_conjuncts(g, sel->whereClause);
-	/* lateral items name the relations they depend on */
-	foreach(lc, sel->fromClause)
-		if (IsA(lfirst(lc), RangeSubselect) && ((RangeSubselect *) lfirst(lc))->lateral)
-			connect_refs(g, ((RangeSubselect *) lfirst(lc))->subquery);
 
 	initStringInfo(&ev);
 	appendStringInfoString(&ev, "{\"pieces\": [");

@@ -1,0 +1,124 @@
+-- Lint rules: positive, negative and undecided cases, raw and normalized ($n).
+
+CREATE TEMP TABLE cases (id serial, expect text, sql text);
+INSERT INTO cases (expect, sql) VALUES
+  -- select-star
+  ('select-star', 'SELECT * FROM orders'),
+  ('select-star', 'SELECT o.* FROM orders o JOIN customers c ON c.id = o.customer_id WHERE c.id = $1'),
+  ('select-star', 'INSERT INTO archive SELECT * FROM staging'),
+  ('-', 'SELECT id FROM orders WHERE EXISTS (SELECT * FROM items i WHERE i.order_id = orders.id)'),
+  ('-', 'SELECT count(*) FROM orders'),
+  -- cartesian-product
+  ('cartesian-product', 'SELECT o.id, c.name FROM orders o, customers c'),
+  ('cartesian-product', 'SELECT o.id FROM orders o JOIN customers c ON true'),
+  ('cartesian-product', 'SELECT o.id FROM orders o CROSS JOIN customers c WHERE o.total > $1'),
+  ('cartesian-product', 'SELECT a.id FROM a, b, c WHERE a.id = b.a_id'),
+  ('cartesian-product (undecided)', 'SELECT x FROM a, b WHERE x = y'),
+  ('-', 'SELECT o.id FROM orders o, customers c WHERE c.id = o.customer_id'),
+  ('-', 'SELECT o.id FROM orders o JOIN customers c USING (customer_id)'),
+  ('-', 'SELECT o.id FROM orders o NATURAL JOIN customers'),
+  ('-', 'SELECT t.x, g FROM t, generate_series(1, 3) g'),
+  ('-', 'SELECT o.id, mx.m FROM orders o, (SELECT max(total) AS m FROM orders) mx'),
+  ('-', 'SELECT a.id FROM a, b WHERE EXISTS (SELECT 1 FROM c WHERE c.a = a.id AND c.b = b.id)'),
+  ('-', 'SELECT a.id, s.v FROM a, LATERAL (SELECT b.v FROM b WHERE b.a_id = a.id) s'),
+  ('not-in-subquery', 'SELECT a.id FROM a, b WHERE a.id NOT IN (SELECT y FROM c) AND b.a_id = a.id'),
+  ('cartesian-product', 'SELECT a.id FROM a, b WHERE a.id NOT IN (SELECT y FROM c)'),
+  -- not-in-subquery
+  ('not-in-subquery', 'SELECT id FROM customers WHERE id NOT IN (SELECT customer_id FROM orders)'),
+  ('not-in-subquery', 'SELECT c.id FROM customers c WHERE c.id <> ALL (SELECT customer_id FROM orders)'),
+  ('not-in-subquery', 'SELECT id FROM t WHERE id NOT IN (SELECT x FROM u WHERE y = $1)'),
+  ('-', 'SELECT id FROM customers WHERE id NOT IN ($1, $2, $3)'),
+  ('-', 'SELECT c.id FROM customers c WHERE NOT EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.id)'),
+  ('-', 'SELECT id FROM customers WHERE id IN (SELECT customer_id FROM orders)'),
+  -- order-by-random
+  ('order-by-random', 'SELECT id FROM products ORDER BY random() LIMIT 5'),
+  ('order-by-random', 'SELECT id FROM products ORDER BY pg_catalog.random() LIMIT $1'),
+  ('-', 'SELECT id FROM products ORDER BY created_at DESC LIMIT 5'),
+  -- leading-wildcard-like
+  ('leading-wildcard-like', $$SELECT id FROM products WHERE name LIKE '%phone'$$),
+  ('leading-wildcard-like', $$SELECT id FROM products WHERE name ILIKE '_ab%'$$),
+  ('leading-wildcard-like', $$SELECT id FROM products WHERE name LIKE '%' || $1$$),
+  ('leading-wildcard-like (undecided)', 'SELECT id FROM products WHERE name LIKE $1'),
+  ('-', $$SELECT id FROM products WHERE name LIKE 'phone%'$$),
+  ('-', $$SELECT id FROM products WHERE name NOT LIKE 'abc%'$$),
+  -- offset-pagination
+  ('offset-pagination', 'SELECT id FROM orders ORDER BY id LIMIT 20 OFFSET 100000'),
+  ('offset-pagination (undecided)', 'SELECT id FROM orders ORDER BY id LIMIT $1 OFFSET $2'),
+  ('-', 'SELECT id FROM orders ORDER BY id LIMIT 20 OFFSET 40'),
+  -- limit-without-order-by
+  ('limit-without-order-by', 'SELECT id FROM orders WHERE status = $1 LIMIT 10'),
+  ('-', 'SELECT id FROM orders ORDER BY id LIMIT 10'),
+  ('-', 'SELECT 1 WHERE EXISTS (SELECT 1 FROM orders WHERE status = $1 LIMIT 1)'),
+  ('-', 'SELECT id FROM orders ORDER BY id LIMIT ALL'),
+  -- having-without-aggregate
+  ('having-without-aggregate', 'SELECT customer_id FROM orders GROUP BY customer_id HAVING customer_id > 10'),
+  ('-', 'SELECT customer_id FROM orders GROUP BY customer_id HAVING count(*) > $1'),
+  ('-', 'SELECT customer_id FROM orders GROUP BY customer_id HAVING my_agg(total) > 10'),
+  -- correlated-subquery-in-select-list
+  ('correlated-subquery-in-select-list', 'SELECT c.id, (SELECT count(*) FROM orders o WHERE o.customer_id = c.id) FROM customers c'),
+  ('-', 'SELECT c.id, (SELECT max(total) FROM orders) FROM customers c'),
+  -- update-or-delete-without-where
+  ('update-or-delete-without-where', 'DELETE FROM staging'),
+  ('update-or-delete-without-where', 'UPDATE accounts SET balance = $1'),
+  ('-', 'DELETE FROM staging WHERE loaded_at < $1'),
+  ('-', 'TRUNCATE staging'),
+  -- large-in-list
+  ('large-in-list', 'SELECT id FROM t WHERE id IN (' ||
+     (SELECT string_agg('$' || g, ', ') FROM generate_series(1, 60) g) || ')'),
+  ('-', 'SELECT id FROM t WHERE id IN (1, 2, 3, 4, 5, 6, 7, 8, 9, 10)'),
+  -- count-for-existence
+  ('count-for-existence', 'SELECT CASE WHEN (SELECT count(*) FROM orders WHERE customer_id = 7) > 0 THEN 1 END'),
+  ('count-for-existence (undecided)', 'SELECT (SELECT count(*) FROM orders WHERE customer_id = $1) > $2'),
+  ('-', 'SELECT count(*) FROM orders WHERE customer_id = 7'),
+  -- statements that are not queries, and texts that do not parse
+  ('-', $q$CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $b$ BEGIN RETURN 1; END $b$$q$),
+  ('-', $q$DO $b$ BEGIN PERFORM 1; END $b$$q$),
+  ('-', 'CREATE TABLE t (id int PRIMARY KEY)'),
+  ('select-star', 'EXPLAIN SELECT * FROM orders'),
+  ('select-star', 'CREATE VIEW v AS SELECT * FROM orders'),
+  ('parse-error', 'SELEC 1'),
+  ('parse-error', 'n := (SELECT count(*) FROM pg_class WHERE relkind = $1)');
+
+SELECT c.id, c.expect,
+       coalesce(string_agg(l.rule || CASE WHEN l.evidence->>'decided' = 'false' THEN ' (undecided)' ELSE '' END,
+                           ', ' ORDER BY l.rule), '-') AS found
+  FROM cases c LEFT JOIN LATERAL pipeopt.lint(c.sql) l ON true
+ GROUP BY c.id, c.expect ORDER BY c.id;
+
+-- Undecided findings are info; decided ones carry the rule's severity.
+SELECT rule, severity, evidence FROM pipeopt.lint($$SELECT id FROM products WHERE name LIKE $1$$);
+SELECT rule, severity, evidence FROM pipeopt.lint($$SELECT id FROM products WHERE name LIKE '%phone'$$);
+
+-- Locations: byte offset (from 1), line and column of each finding.
+SELECT statement, rule, location, line, col
+  FROM pipeopt.lint(E'SELECT id\n  FROM orders\n  ORDER BY random();\n\nDELETE FROM staging;\nSELEC oops;\nSELECT * FROM t')
+ ORDER BY location;
+
+-- Every finding explains itself.
+SELECT count(*) FILTER (WHERE why IS NULL OR fix IS NULL OR message IS NULL) AS unexplained
+  FROM cases c, pipeopt.lint(c.sql) l WHERE l.rule <> 'parse-error';
+
+-- Rules can be turned off, and must exist to be named.
+SET pipeopt.disabled_rules = 'select-star, order-by-random';
+SELECT rule FROM pipeopt.lint('SELECT * FROM t ORDER BY random() LIMIT 1');
+SELECT id FROM pipeopt.rules WHERE NOT enabled ORDER BY id;
+SET pipeopt.disabled_rules = 'select-star, no-such-rule';
+RESET pipeopt.disabled_rules;
+
+-- Bad input: a clean result or a parse error, never a crash or a hang.
+SELECT count(*) AS empty FROM pipeopt.lint('');
+SELECT count(*) AS blank FROM pipeopt.lint(E'  \n-- only a comment\n');
+SELECT rule, message FROM pipeopt.lint('SELECT ' || repeat('(', 100000) || '1' || repeat(')', 100000));
+SELECT count(*) AS deep_but_parsed FROM pipeopt.lint('SELECT ' || repeat('(', 5000) || '1' || repeat(')', 5000));
+SELECT count(*) AS long_chain FROM pipeopt.lint('SELECT ' || repeat('a + ', 250000) || '1 FROM t');
+SELECT count(*) AS one_megabyte_literal FROM pipeopt.lint('SELECT ''' || repeat('x', 1000000) || ''' FROM t WHERE id = 1');
+SELECT rule FROM pipeopt.lint(E'SELECT 1; SELECT ''unterminated');
+SELECT rule, statement FROM pipeopt.lint('SELECT 1; /* ; */ SELEC 2; DELETE FROM t');
+
+-- Anyone may lint; it needs no capture and no privilege on history.
+CREATE ROLE regress_pipeopt_linter;
+SET ROLE regress_pipeopt_linter;
+SELECT count(*) AS findings FROM pipeopt.lint('SELECT * FROM t');
+SELECT count(*) > 10 AS rules_visible FROM pipeopt.rules;
+RESET ROLE;
+DROP ROLE regress_pipeopt_linter;
