@@ -39,6 +39,7 @@ typedef struct Output
 	Format		format;
 	const char *file;
 	const char *text;
+	LintCursor	cursor;
 	LintSeverity fail_on;
 	int			failing;		/* findings at or above fail_on */
 	int			printed;		/* JSON objects printed so far */
@@ -73,7 +74,9 @@ print_finding(Output *out, int statement, const char *rule, LintSeverity sev,
 				col = 0;
 
 	if (location >= 0)
-		pipeopt_lint_line_col(out->text, location, &line, &col);
+		pipeopt_lint_line_col(&out->cursor, out->text, location, &line, &col);
+	else
+		line = col = 1;
 	if (sev >= out->fail_on)
 		out->failing++;
 
@@ -159,7 +162,7 @@ parse_severity(const char *s, LintSeverity *out)
 int
 main(int argc, char **argv)
 {
-	Output		out = {FORMAT_TEXT, NULL, NULL, LINT_WARNING, 0, 0};
+	Output		out = {FORMAT_TEXT, NULL, NULL, {0, 0, 0}, LINT_WARNING, 0, 0};
 	bool	   *enabled = calloc(pipeopt_lint_nrules, sizeof(bool));
 	const char **files = calloc(argc + 1, sizeof(char *));
 	int			nfiles = 0;
@@ -252,6 +255,7 @@ main(int argc, char **argv)
 			continue;
 		}
 		out.text = text;
+		memset(&out.cursor, 0, sizeof(out.cursor));
 		if (memchr(text, '\0', len) != NULL)
 			print_finding(&out, 0, "parse-error", LINT_ERROR, (int) ((char *) memchr(text, '\0', len) - text),
 						  "the input contains a NUL byte: not SQL text", "{}");

@@ -214,20 +214,32 @@ pipeopt_lint_rule_index(const char *id)
 	return -1;
 }
 
-/* 1-based line and column (in characters) of a 0-based byte offset. */
+/*
+ * 1-based line and column (in characters) of a 0-based byte offset. The
+ * cursor remembers the last answer: findings come in text order, so each
+ * call scans only from the previous one (linear, not quadratic, in the
+ * size of a file).
+ */
 void
-pipeopt_lint_line_col(const char *text, int location, int *line, int *col)
+pipeopt_lint_line_col(LintCursor *cur, const char *text, int location,
+					  int *line, int *col)
 {
-	*line = 1;
-	*col = 1;
-	for (int i = 0; i < location && text[i]; i++)
+	if (cur->offset > location || cur->line == 0)
 	{
-		if (text[i] == '\n')
-		{
-			(*line)++;
-			*col = 1;
-		}
-		else if (((unsigned char) text[i] & 0xC0) != 0x80)
-			(*col)++;
+		cur->offset = 0;
+		cur->line = 1;
+		cur->col = 1;
 	}
+	for (; cur->offset < location && text[cur->offset]; cur->offset++)
+	{
+		if (text[cur->offset] == '\n')
+		{
+			cur->line++;
+			cur->col = 1;
+		}
+		else if (((unsigned char) text[cur->offset] & 0xC0) != 0x80)
+			cur->col++;
+	}
+	*line = cur->line;
+	*col = cur->col;
 }

@@ -90,7 +90,15 @@ extern void pipeopt_lint_text(const char *sql, const bool *enabled,
 
 extern const char *pipeopt_lint_severity_name(LintSeverity s);
 extern int	pipeopt_lint_rule_index(const char *id);
-extern void pipeopt_lint_line_col(const char *text, int location, int *line, int *col);
+typedef struct LintCursor
+{
+	int			offset;
+	int			line;			/* 0: not started */
+	int			col;
+} LintCursor;
+
+extern void pipeopt_lint_line_col(LintCursor *cur, const char *text, int location,
+								  int *line, int *col);
 
 /* util.c: what rules share */
 extern void lint_report(LintRun *run, LintSeverity severity, int location,

@@ -24,6 +24,7 @@ typedef struct LintOut
 {
 	ReturnSetInfo *rsinfo;
 	const char *text;
+	LintCursor	cursor;
 } LintOut;
 
 /* Rules enabled under pipeopt.disabled_rules (unknown names are refused by its check hook). */
@@ -63,7 +64,7 @@ put_row(LintOut *out, int statement, const char *rule, const char *severity,
 	values[2] = CStringGetTextDatum(severity);
 	if (location >= 0)
 	{
-		pipeopt_lint_line_col(out->text, location, &line, &col);
+		pipeopt_lint_line_col(&out->cursor, out->text, location, &line, &col);
 		values[3] = Int32GetDatum(location + 1);
 		values[4] = Int32GetDatum(line);
 		values[5] = Int32GetDatum(col);
@@ -105,6 +106,7 @@ pipeopt_lint(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	out.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	out.text = sql;
+	memset(&out.cursor, 0, sizeof(out.cursor));
 	pipeopt_lint_text(sql, enabled_rules(), emit_row, &out);
 	return (Datum) 0;
 }
