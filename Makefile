@@ -41,7 +41,7 @@ SCRIPTS_built = pipeopt-lint
 DATA_built = pipeopt--0.1.sql
 REGRESS = $(sort $(basename $(notdir $(wildcard sql/*.sql))))
 REGRESS_OPTS = --temp-config=$(srcdir)/test/regress.conf --temp-instance=tmp_check
-EXTRA_CLEAN = tmp_check results regression.diffs regression.out $(CLI_OBJS)
+EXTRA_CLEAN = tmp_check results regression.diffs regression.out $(CLI_OBJS) test/fuzz/lint_fuzz
 
 PG_CPPFLAGS = -I$(srcdir)/src
 SHLIB_LINK = -llz4 -Wl,--version-script=$(srcdir)/src/pipeopt.map
@@ -77,13 +77,22 @@ pipeopt-lint: $(CLI_OBJS) $(LIBPG_QUERY_A)
 src/parse/pg_query_isolated.o: $(LIBPG_QUERY_A) scripts/isolate-pg-query.sh
 	scripts/isolate-pg-query.sh $(LIBPG_QUERY_A) $@
 
-.PHONY: deps test demo bench
+# libFuzzer target for the rule engine (clang-14 comes with the server
+# development package; its fuzzer runtime with libclang-rt-14-dev).
+FUZZ_CC ?= clang-14
+test/fuzz/lint_fuzz: test/fuzz/lint_fuzz.c $(LINT_SRCS) $(LIBPG_QUERY_A)
+	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address -Wno-ignored-attributes $(CPPFLAGS) -o $@ \
+		test/fuzz/lint_fuzz.c $(LINT_SRCS) $(LIBPG_QUERY_A) -lm
+
+fuzz: test/fuzz/lint_fuzz
+
+.PHONY: deps test demo bench fuzz
 
 deps:
 	@scripts/install-deps.sh
 
 test: deps
-	$(MAKE) all
+	$(MAKE) all fuzz
 	$(MAKE) install
 	scripts/run-tests.sh
 

@@ -1,0 +1,1 @@
+SELECT c.id, (SELECT count(*) FROM orders o WHERE o.customer_id = c.id) FROM customers c GROUP BY c.id HAVING c.id > 1

@@ -1,0 +1,1 @@
+SELECT id FROM t WHERE name LIKE '%x' || $1 AND id IN ($1, $2, $3) AND (SELECT count(*) FROM u) > 0

@@ -1,0 +1,1 @@
+SELECT * FROM orders o, customers c WHERE o.total > $1
