@@ -11,10 +11,13 @@
  * alone until CREATE EXTENSION starts a worker there (capture/hooks.c).
  *
  * A db worker only keeps time: each tick is "SELECT * FROM
- * pipeopt.capture()" in its own transaction, so a tick does exactly what a
- * user calling the function does. A failed tick is logged, recorded in
- * pipeopt.capture_failures in a fresh transaction and retried at the next
- * tick; capture is transactional, so a failed tick loses no history.
+ * pipeopt.capture()", then "SELECT * FROM pipeopt.analyze()" (the analyze
+ * stage, for the statements the capture touched), each in its own
+ * transaction, so a tick does exactly what a user calling the functions
+ * does and an analysis that fails never holds back the capture. A failed
+ * step is logged, recorded in pipeopt.capture_failures in a fresh
+ * transaction and retried at the next tick; both steps are transactional,
+ * so a failed one loses nothing.
  *
  * Neither process does anything during recovery or binary upgrade.
  *
@@ -231,17 +234,17 @@ extension_installed(void)
 	return found;
 }
 
-/* Record a failed tick in a fresh transaction; log if even that fails. */
+/* Record a failed step in a fresh transaction; log if even that fails. */
 static void
-record_failure(ErrorData *edata)
+record_failure(const char *step, ErrorData *edata)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 
 	PG_TRY();
 	{
-		Oid			argtypes[3] = {TEXTOID, TEXTOID, TEXTOID};
-		Datum		values[3];
-		char		nulls[3] = {' ', ' ', ' '};
+		Oid			argtypes[4] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+		Datum		values[4];
+		char		nulls[4] = {' ', ' ', ' ', ' '};
 
 		values[0] = CStringGetTextDatum(unpack_sql_state(edata->sqlerrcode));
 		values[1] = CStringGetTextDatum(edata->message ? edata->message : "");
@@ -249,14 +252,15 @@ record_failure(ErrorData *edata)
 			values[2] = CStringGetTextDatum(edata->detail);
 		else
 			nulls[2] = 'n';
+		values[3] = CStringGetTextDatum(step);
 
 		SetCurrentStatementStartTimestamp();
 		StartTransactionCommand();
 		PushActiveSnapshot(GetTransactionSnapshot());
 		SPI_connect();
 		SPI_execute_with_args("INSERT INTO pipeopt.capture_failures"
-							  " (sqlstate, message, detail) VALUES ($1, $2, $3)",
-							  3, argtypes, values, nulls, false, 0);
+							  " (sqlstate, message, detail, step) VALUES ($1, $2, $3, $4)",
+							  4, argtypes, values, nulls, false, 0);
 		SPI_finish();
 		PopActiveSnapshot();
 		CommitTransactionCommand();
@@ -275,14 +279,15 @@ record_failure(ErrorData *edata)
 	PG_END_TRY();
 }
 
+/* One step of a tick, in its own transaction; false if it failed. */
 static bool
-run_tick(MemoryContext tick_cxt)
+run_step(MemoryContext tick_cxt, const char *step, const char *sql)
 {
 	bool		ok = false;
 
 	MemoryContextSwitchTo(tick_cxt);
 	SetCurrentStatementStartTimestamp();
-	pgstat_report_activity(STATE_RUNNING, "SELECT * FROM pipeopt.capture()");
+	pgstat_report_activity(STATE_RUNNING, sql);
 	PG_TRY();
 	{
 		int			ret;
@@ -290,7 +295,7 @@ run_tick(MemoryContext tick_cxt)
 		StartTransactionCommand();
 		PushActiveSnapshot(GetTransactionSnapshot());
 		SPI_connect();
-		ret = SPI_execute("SELECT * FROM pipeopt.capture()", false, 0);
+		ret = SPI_execute(sql, false, 0);
 		if (ret != SPI_OK_SELECT)
 			elog(ERROR, "SPI_execute returned %s", SPI_result_code_string(ret));
 		SPI_finish();
@@ -308,11 +313,11 @@ run_tick(MemoryContext tick_cxt)
 		AbortCurrentTransaction();
 		ereport(WARNING,
 				(errcode(edata->sqlerrcode),
-				 errmsg("pipeopt capture failed in database \"%s\": %s",
-						worker_dbname, edata->message),
+				 errmsg("pipeopt %s failed in database \"%s\": %s",
+						step, worker_dbname, edata->message),
 				 edata->detail ? errdetail_internal("%s", edata->detail) : 0,
 				 errhint("The worker retries at its next tick; no history is lost.")));
-		record_failure(edata);
+		record_failure(step, edata);
 	}
 	PG_END_TRY();
 
@@ -320,8 +325,17 @@ run_tick(MemoryContext tick_cxt)
 	pgstat_report_activity(STATE_IDLE, NULL);
 	MemoryContextSwitchTo(TopMemoryContext);
 	MemoryContextReset(tick_cxt);
-	pipeopt_registry_note_tick(MyDatabaseId, ok);
 	return ok;
+}
+
+static void
+run_tick(MemoryContext tick_cxt)
+{
+	bool		ok = run_step(tick_cxt, "capture", "SELECT * FROM pipeopt.capture()");
+
+	if (ok)
+		ok = run_step(tick_cxt, "analyze", "SELECT * FROM pipeopt.analyze()");
+	pipeopt_registry_note_tick(MyDatabaseId, ok);
 }
 
 void
@@ -383,7 +397,7 @@ pipeopt_worker_main(Datum main_arg)
 			if (last_start == 0 || now >= next)
 			{
 				last_start = now;
-				(void) run_tick(tick_cxt);
+				run_tick(tick_cxt);
 				next = TimestampTzPlusMilliseconds(last_start,
 												   pipeopt_sample_interval * 1000L);
 			}

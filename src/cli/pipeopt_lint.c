@@ -263,7 +263,7 @@ main(int argc, char **argv)
 			print_finding(&out, 0, "parse-error", LINT_ERROR, -1,
 						  "the input is not valid UTF-8", "{}");
 		else
-			pipeopt_lint_text(text, enabled, emit, &out);
+			pipeopt_lint_text(text, enabled, NULL, emit, &out);
 		free(text);
 	}
 	if (out.format == FORMAT_JSON)

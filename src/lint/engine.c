@@ -132,7 +132,8 @@ lint_part(LintRun *run, const char *text, int offset, int *n, bool report)
 }
 
 void
-pipeopt_lint_text(const char *sql, const bool *enabled, LintEmit emit, void *arg)
+pipeopt_lint_text(const char *sql, const bool *enabled,
+				  const LintEvidence *evidence, LintEmit emit, void *arg)
 {
 	LintRun    *run;
 	int			n = 0;
@@ -144,6 +145,7 @@ pipeopt_lint_text(const char *sql, const bool *enabled, LintEmit emit, void *arg
 		return;
 	run->text = sql;
 	run->enabled = enabled;
+	run->evidence = evidence;
 	run->emit = emit;
 	run->arg = arg;
 

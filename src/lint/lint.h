@@ -58,6 +58,23 @@ typedef struct LintFinding
 
 typedef void (*LintEmit) (const LintFinding *finding, void *arg);
 
+/*
+ * Runtime evidence of one captured statement, summed over the history
+ * (pipeopt.analyze() passes it; lint of a bare text has none).
+ */
+typedef struct LintEvidence
+{
+	double		calls;
+	double		rows;
+	double		window_hours;	/* the span of history the sums cover */
+	double		total_exec_time;	/* ms */
+	double		total_plan_time;	/* ms */
+	double		plans;
+	double		shared_blks_hit;
+	double		shared_blks_read;
+	double		temp_blks_written;
+} LintEvidence;
+
 #define LINT_MAX_DEPTH 2000
 
 typedef struct LintRun
@@ -67,6 +84,7 @@ typedef struct LintRun
 	int			stmt_location;	/* byte offset of the statement in text */
 	int			offset;			/* node locations are relative to this */
 	const bool *enabled;		/* per rule, in pipeopt_lint_rules order */
+	const LintEvidence *evidence;	/* runtime evidence, or NULL */
 	LintEmit	emit;
 	void	   *arg;
 	Node	   *ancestors[LINT_MAX_DEPTH];
@@ -86,6 +104,7 @@ extern const int pipeopt_lint_nrules;
  * finding; the statements around it are still linted.
  */
 extern void pipeopt_lint_text(const char *sql, const bool *enabled,
+							  const LintEvidence *evidence,
 							  LintEmit emit, void *arg);
 
 extern const char *pipeopt_lint_severity_name(LintSeverity s);
@@ -104,6 +123,7 @@ extern void pipeopt_lint_line_col(LintCursor *cur, const char *text, int locatio
 extern void lint_report(LintRun *run, LintSeverity severity, int location,
 						const char *evidence, const char *fmt,...) pg_attribute_printf(5, 6);
 extern Node *lint_parent(LintRun *run, int up);
+extern bool lint_is_root(LintRun *run);
 extern bool lint_in_exists(LintRun *run);
 extern bool lint_funcname_is(List *funcname, const char *name);
 extern bool lint_is_aggregate_call(FuncCall *fc, bool *known);

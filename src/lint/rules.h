@@ -27,6 +27,15 @@ extern void rule_count_for_existence(LintRun *run, Node *node);
 /* rules_joins.c */
 extern void rule_cartesian_product(LintRun *run, Node *node);
 
+/* rules_runtime.c */
+extern void rule_row_by_row_insert(LintRun *run, Node *node);
+extern void rule_row_by_row_upsert(LintRun *run, Node *node);
+extern void rule_row_by_row_update_delete(LintRun *run, Node *node);
+extern void rule_n_plus_one_lookup(LintRun *run, Node *node);
+extern void rule_temp_spill(LintRun *run, Node *node);
+extern void rule_low_cache_hit(LintRun *run, Node *node);
+extern void rule_high_planning_time(LintRun *run, Node *node);
+
 /* rules_dml.c */
 extern void rule_update_or_delete_without_where(LintRun *run, Node *node);
 

@@ -56,6 +56,13 @@ lint_parent(LintRun *run, int up)
 	return NULL;
 }
 
+/* Is the node being visited the statement itself (its top node)? */
+bool
+lint_is_root(LintRun *run)
+{
+	return run->depth == 0;
+}
+
 /* Is the node being visited the query of an EXISTS (...)? */
 bool
 lint_in_exists(LintRun *run)

@@ -13,6 +13,7 @@
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
+#include "utils/numeric.h"
 #include "utils/varlena.h"
 
 PG_FUNCTION_INFO_V1(pipeopt_lint);
@@ -92,22 +93,68 @@ emit_row(const LintFinding *f, void *arg)
 			f->message, f->rule->why, f->rule->fix, f->evidence);
 }
 
+/* A number of the evidence object, or 0. */
+static double
+evidence_number(Jsonb *jb, const char *key)
+{
+	JsonbValue	k;
+	JsonbValue *v;
+
+	k.type = jbvString;
+	k.val.string.val = (char *) key;
+	k.val.string.len = strlen(key);
+	v = findJsonbValueFromContainer(&jb->root, JB_FOBJECT, &k);
+	if (v == NULL || v->type != jbvNumeric)
+		return 0;
+	return DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v->val.numeric)));
+}
+
+static LintEvidence *
+evidence_from_jsonb(Jsonb *jb)
+{
+	LintEvidence *e = palloc0(sizeof(LintEvidence));
+
+	if (!JB_ROOT_IS_OBJECT(jb))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("runtime evidence must be a JSON object"),
+				 errdetail("Keys: calls, rows, window_hours, total_exec_time, total_plan_time, plans, shared_blks_hit, shared_blks_read, temp_blks_written.")));
+	e->calls = evidence_number(jb, "calls");
+	e->rows = evidence_number(jb, "rows");
+	e->window_hours = evidence_number(jb, "window_hours");
+	e->total_exec_time = evidence_number(jb, "total_exec_time");
+	e->total_plan_time = evidence_number(jb, "total_plan_time");
+	e->plans = evidence_number(jb, "plans");
+	e->shared_blks_hit = evidence_number(jb, "shared_blks_hit");
+	e->shared_blks_read = evidence_number(jb, "shared_blks_read");
+	e->temp_blks_written = evidence_number(jb, "temp_blks_written");
+	return e;
+}
+
 /*
- * lint(sql) -> (statement, rule, severity, location, line, col, message,
+ * lint(sql, evidence) -> (statement, rule, severity, location, line, col, message,
  *				 why, fix, evidence): findings for any SQL text; a statement
- *				 that does not parse gives a row of rule "parse-error".
+ *				 that does not parse gives a row of rule "parse-error". The
+ *				 optional evidence (jsonb) feeds the runtime rules.
  */
 Datum
 pipeopt_lint(PG_FUNCTION_ARGS)
 {
-	char	   *sql = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *sql;
+	LintEvidence *evidence = NULL;
 	LintOut		out;
 
 	InitMaterializedSRF(fcinfo, 0);
+	if (PG_ARGISNULL(0))
+		return (Datum) 0;		/* no text, no findings */
+	sql = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	if (!PG_ARGISNULL(1))
+		evidence = evidence_from_jsonb(PG_GETARG_JSONB_P(1));
+
 	out.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	out.text = sql;
 	memset(&out.cursor, 0, sizeof(out.cursor));
-	pipeopt_lint_text(sql, enabled_rules(), emit_row, &out);
+	pipeopt_lint_text(sql, enabled_rules(), evidence, emit_row, &out);
 	return (Datum) 0;
 }
 

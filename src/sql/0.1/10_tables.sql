@@ -46,6 +46,7 @@ COMMENT ON TABLE @extschema@.captures IS
 
 CREATE TABLE @extschema@.capture_failures (
   failed_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  step       text NOT NULL DEFAULT 'capture',
   sqlstate   text NOT NULL,
   message    text NOT NULL,
   detail     text

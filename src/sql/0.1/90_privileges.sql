@@ -6,10 +6,12 @@ GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.parse_statement(text),
                           @extschema@.fingerprint(text),
                           @extschema@.normalize(text),
-                          @extschema@.lint(text),
+                          @extschema@.lint(text, jsonb),
                           @extschema@.rules() TO PUBLIC;
 GRANT SELECT ON @extschema@.rules TO PUBLIC;
-GRANT SELECT ON @extschema@.statements, @extschema@.statement_queryids,
+GRANT SELECT ON @extschema@.findings, @extschema@.statement_findings,
+                @extschema@.suppressions,
+                @extschema@.statements, @extschema@.statement_queryids,
                 @extschema@.captures, @extschema@.capture_failures,
                 @extschema@.samples, @extschema@.table_samples,
                 @extschema@.index_samples, @extschema@.top_statements
