@@ -89,6 +89,11 @@ psql_demo -U postgres -c "SELECT to_char(h.captured_at, 'HH24:MI:SS') AS capture
   FROM (SELECT fingerprint FROM pipeopt.top_statements LIMIT 1) t,
        pipeopt.statement_history(t.fingerprint) h"
 
+say "What is wrong with this workload (pipeopt.findings, analyzed after each capture)"
+psql_demo -U postgres -c "SELECT rule, severity, left(regexp_replace(query, '\s+', ' ', 'g'), 48) AS query,
+  calls, round(share_of_total_time::numeric, 1) AS pct, left(message, 70) AS message
+  FROM pipeopt.findings WHERE query LIKE '%shop.%' LIMIT 12"
+
 say "Tables: writes and sizes (pipeopt.table_samples)"
 psql_demo -U postgres -c "SELECT schemaname || '.' || relname AS table_name, sum(n_tup_ins) AS inserted,
   sum(seq_scan) AS seq_scans, sum(idx_scan) AS idx_scans,
