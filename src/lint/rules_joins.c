@@ -10,7 +10,11 @@
  * and one-row aggregate subqueries are left out: joining them without a
  * condition is usually the intent. A graph in more than one piece is a
  * cartesian product. Unqualified column names could belong to any
- * relation: then only the catalogs could decide, and the finding says so.
+ * relation: a condition with k column names (some unqualified) could join
+ * at most k relations, so it adds k - 1 to the connections that might
+ * exist. When even those cannot join all the pieces, the product is
+ * certain; when they could, only the catalogs could decide, and the rule
+ * stays silent (TPC-H writes every join with unqualified names).
  *
  *-------------------------------------------------------------------------
  */
@@ -30,7 +34,7 @@ typedef struct JoinGraph
 	int			parent[MAX_LEAVES];
 	int			n;
 	bool		overflow;
-	bool		unqualified;	/* a condition named a column without its relation */
+	int			maybe_edges;	/* connections unqualified names might make */
 } JoinGraph;
 
 typedef struct Refs
@@ -38,7 +42,7 @@ typedef struct Refs
 	JoinGraph  *g;
 	int			leaves[MAX_LEAVES];
 	int			n;
-	bool		unqualified;
+	int			unqualified;	/* column names without their relation */
 	int			sublinks;		/* depth inside subqueries */
 } Refs;
 
@@ -80,7 +84,7 @@ collect_refs(Node *node, Refs *r)
 			r->leaves[r->n++] = leaf;
 		/* an unqualified name inside a subquery belongs to it, most likely */
 		else if (q == NULL && r->sublinks == 0 && !IsA(llast(cref->fields), A_Star))
-			r->unqualified = true;
+			r->unqualified++;
 		return false;
 	}
 	if (IsA(node, SubLink))
@@ -97,7 +101,7 @@ collect_refs(Node *node, Refs *r)
 
 /*
  * Join every relation that an expression names, and self (a LATERAL item)
- * to them if self >= 0; note unqualified names.
+ * to them if self >= 0; count what unqualified names might join.
  */
 static void
 connect_refs(JoinGraph *g, Node *expr, int self)
@@ -109,8 +113,8 @@ connect_refs(JoinGraph *g, Node *expr, int self)
 	(void) collect_refs(expr, &r);
 	for (int i = 0; i < r.n; i++)
 		unite(g, self >= 0 ? self : r.leaves[0], r.leaves[i]);
-	if (r.unqualified && r.n < 2 && self < 0)
-		g->unqualified = true;
+	if (r.unqualified > 0 && self < 0)
+		g->maybe_edges += r.n + r.unqualified - 1;
 }
 
 static bool
@@ -256,16 +260,11 @@ rule_cartesian_product(LintRun *run, Node *node)
 		appendStringInfoChar(&ev, ']');
 		pieces++;
 	}
-	appendStringInfo(&ev, "], \"decided\": %s}", g->unqualified ? "false" : "true");
-	if (pieces < 2)
+	appendStringInfoString(&ev, "]}");
+	/* unqualified names might connect what remains: only catalogs can tell */
+	if (pieces < 2 || pieces - 1 <= g->maybe_edges)
 		return;
-
-	if (g->unqualified)
-		lint_report(run, LINT_INFO, item_location(linitial(sel->fromClause)), ev.data,
-					"the FROM list may join %d groups of relations with no condition between them; "
-					"unqualified column names keep this undecided", pieces);
-	else
-		lint_report(run, LINT_ERROR, item_location(linitial(sel->fromClause)), ev.data,
-					"the FROM list joins %d groups of relations with no condition between them: "
-					"a cartesian product", pieces);
+	lint_report(run, LINT_ERROR, item_location(linitial(sel->fromClause)), ev.data,
+				"the FROM list joins %d groups of relations with no condition between them: "
+				"a cartesian product", pieces);
 }

@@ -50,8 +50,8 @@ my $findings = eval { decode_json($out) };
 ok(defined $findings, 'JSON output parses') or diag($out);
 is(scalar(@$findings), scalar(@lines), 'the same findings as the text output');
 my ($cart) = grep { $_->{rule} eq 'cartesian-product' } @$findings;
-is_deeply([ $cart->{line}, $cart->{column}, $cart->{severity}, $cart->{evidence}{decided} ],
-	[ 2, 8, 'error', JSON::PP::true ], 'a finding in JSON: position, severity, evidence');
+is_deeply([ $cart->{line}, $cart->{column}, $cart->{severity}, $cart->{evidence}{pieces} ],
+	[ 2, 8, 'error', [ ['o'], ['c'] ] ], 'a finding in JSON: position, severity, evidence');
 
 # --- exit statuses and --fail-on ---------------------------------------------
 ($rc) = run_lint([ '--fail-on', 'error', write_file('warn.sql', "DELETE FROM t;\n") ]);
