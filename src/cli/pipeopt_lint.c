@@ -3,12 +3,13 @@
  * pipeopt_lint.c
  *	  pipeopt-lint: the rule engine of pipeopt as an offline command, for CI.
  *
- *	  pipeopt-lint [--format text|json] [--fail-on info|warning|error]
+ *	  pipeopt-lint [--format text|json|sarif] [--fail-on info|warning|error]
  *	               [--disable RULE[,RULE...]] [--list-rules] [FILE...]
  *
  * Lints each FILE ("-" or none: standard input). Text output is
  * compiler-style, file:line:col: severity: rule: message, lines and columns
- * counted from 1. Exit status: 0 when no finding reaches --fail-on
+ * counted from 1; json is an array of findings; sarif is SARIF 2.1.0 for
+ * code-scanning services. Exit status: 0 when no finding reaches --fail-on
  * (default warning), 1 when one does, 2 on a usage or input error.
  *
  * Built from the same rule sources as the extension, with the PostgreSQL
@@ -31,13 +32,15 @@
 typedef enum Format
 {
 	FORMAT_TEXT,
-	FORMAT_JSON
+	FORMAT_JSON,
+	FORMAT_SARIF
 } Format;
 
 typedef struct Output
 {
 	Format		format;
 	const char *file;
+	const char *uri;			/* the file as a SARIF artifact location */
 	const char *text;
 	LintCursor	cursor;
 	LintSeverity fail_on;
@@ -51,7 +54,7 @@ usage(FILE *out)
 	fprintf(out,
 			"Usage: pipeopt-lint [OPTION]... [FILE]...\n"
 			"Find SQL anti-patterns in FILEs (or standard input).\n\n"
-			"  --format text|json      output format (default text)\n"
+			"  --format text|json|sarif  output format (default text; sarif: SARIF 2.1.0)\n"
 			"  --fail-on SEVERITY      exit 1 when a finding is at least info, warning\n"
 			"                          or error (default warning)\n"
 			"  --disable RULE[,RULE]   turn rules off\n"
@@ -60,10 +63,28 @@ usage(FILE *out)
 			"Exit status: 0 clean, 1 findings, 2 error.\n");
 }
 
-static char *
-json_string(const char *s)
+/*
+ * Print s as a JSON string. Straight to stdout: the command may print
+ * before libpg_query has set up the memory context that palloc needs.
+ */
+static void
+json_out(const char *s)
 {
-	return lint_json_string(s);
+	putchar('"');
+	for (const char *p = s; *p; p++)
+	{
+		unsigned char c = (unsigned char) *p;
+
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c == '\n')
+			fputs("\\n", stdout);
+		else if (c < 0x20)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
 }
 
 static void
@@ -83,14 +104,29 @@ print_finding(Output *out, int statement, const char *rule, LintSeverity sev,
 	if (out->format == FORMAT_TEXT)
 		printf("%s:%d:%d: %s: %s: %s\n", out->file, line, col,
 			   pipeopt_lint_severity_name(sev), rule, message);
+	else if (out->format == FORMAT_SARIF)
+	{
+		/* SARIF levels: note, warning, error */
+		printf("%s\n        {\"ruleId\": \"%s\", \"ruleIndex\": %d, \"level\": \"%s\", \"message\": {\"text\": ",
+			   out->printed ? "," : "", rule, pipeopt_lint_rule_index(rule),
+			   sev == LINT_INFO ? "note" : pipeopt_lint_severity_name(sev));
+		json_out(message);
+		printf("}, \"locations\": [{\"physicalLocation\": {\"artifactLocation\": {\"uri\": ");
+		json_out(out->uri);
+		printf("}, \"region\": {\"startLine\": %d, \"startColumn\": %d, \"byteOffset\": %d}}}], "
+			   "\"properties\": {\"statement\": %d, \"evidence\": %s}}",
+			   line, col, location >= 0 ? location : 0, statement, evidence);
+		out->printed++;
+	}
 	else
 	{
-		printf("%s\n  {\"file\": %s, \"statement\": %d, \"line\": %d, \"column\": %d, "
-			   "\"offset\": %d, \"severity\": \"%s\", \"rule\": \"%s\", "
-			   "\"message\": %s, \"evidence\": %s}",
-			   out->printed ? "," : "", json_string(out->file), statement, line, col,
-			   location, pipeopt_lint_severity_name(sev), rule,
-			   json_string(message), evidence);
+		printf("%s\n  {\"file\": ", out->printed ? "," : "");
+		json_out(out->file);
+		printf(", \"statement\": %d, \"line\": %d, \"column\": %d, \"offset\": %d, "
+			   "\"severity\": \"%s\", \"rule\": \"%s\", \"message\": ",
+			   statement, line, col, location, pipeopt_lint_severity_name(sev), rule);
+		json_out(message);
+		printf(", \"evidence\": %s}", evidence);
 		out->printed++;
 	}
 }
@@ -147,6 +183,33 @@ read_input(const char *path, size_t *len)
 	return buf;
 }
 
+/* The SARIF log up to its results: the tool and every rule it has. */
+static void
+sarif_begin(void)
+{
+	printf("{\n  \"version\": \"2.1.0\",\n"
+		   "  \"$schema\": \"https://json.schemastore.org/sarif-2.1.0.json\",\n"
+		   "  \"runs\": [\n    {\n"
+		   "      \"tool\": {\"driver\": {\"name\": \"pipeopt-lint\", \"version\": \"0.1\", \"rules\": [");
+	for (int r = 0; r < pipeopt_lint_nrules; r++)
+	{
+		const LintRule *rule = &pipeopt_lint_rules[r];
+
+		printf("%s\n        {\"id\": \"%s\", \"shortDescription\": {\"text\": ", r ? "," : "", rule->id);
+		json_out(rule->summary);
+		printf("}, \"fullDescription\": {\"text\": ");
+		json_out(rule->why);
+		printf("}, \"help\": {\"text\": ");
+		json_out(rule->fix);
+		printf("}, \"defaultConfiguration\": {\"level\": \"%s\"}, \"properties\": {\"category\": \"%s\", \"needs\": ",
+			   rule->severity == LINT_INFO ? "note" : pipeopt_lint_severity_name(rule->severity),
+			   rule->category);
+		json_out(rule->needs);
+		printf("}}");
+	}
+	printf("\n      ]}},\n      \"results\": [");
+}
+
 static bool
 parse_severity(const char *s, LintSeverity *out)
 {
@@ -162,7 +225,7 @@ parse_severity(const char *s, LintSeverity *out)
 int
 main(int argc, char **argv)
 {
-	Output		out = {FORMAT_TEXT, NULL, NULL, {0, 0, 0}, LINT_WARNING, 0, 0};
+	Output		out = {FORMAT_TEXT, NULL, NULL, NULL, {0, 0, 0}, LINT_WARNING, 0, 0};
 	bool	   *enabled = calloc(pipeopt_lint_nrules, sizeof(bool));
 	const char **files = calloc(argc + 1, sizeof(char *));
 	int			nfiles = 0;
@@ -197,9 +260,11 @@ main(int argc, char **argv)
 				out.format = FORMAT_TEXT;
 			else if (strcmp(f, "json") == 0)
 				out.format = FORMAT_JSON;
+			else if (strcmp(f, "sarif") == 0)
+				out.format = FORMAT_SARIF;
 			else
 			{
-				fprintf(stderr, "pipeopt-lint: unknown format \"%s\" (text or json)\n", f);
+				fprintf(stderr, "pipeopt-lint: unknown format \"%s\" (text, json or sarif)\n", f);
 				return 2;
 			}
 		}
@@ -242,12 +307,15 @@ main(int argc, char **argv)
 
 	if (out.format == FORMAT_JSON)
 		printf("[");
+	else if (out.format == FORMAT_SARIF)
+		sarif_begin();
 	for (int i = 0; i < nfiles; i++)
 	{
 		size_t		len;
 		char	   *text = read_input(files[i], &len);
 
 		out.file = strcmp(files[i], "-") == 0 ? "<stdin>" : files[i];
+		out.uri = strcmp(files[i], "-") == 0 ? "stdin" : files[i];
 		if (text == NULL)
 		{
 			fprintf(stderr, "pipeopt-lint: cannot read \"%s\": %s\n", out.file, strerror(errno));
@@ -268,6 +336,8 @@ main(int argc, char **argv)
 	}
 	if (out.format == FORMAT_JSON)
 		printf("%s]\n", out.printed ? "\n" : "");
+	else if (out.format == FORMAT_SARIF)
+		printf("%s      ]\n    }\n  ]\n}\n", out.printed ? "\n" : "");
 
 	if (input_error)
 		return 2;

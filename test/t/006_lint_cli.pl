@@ -53,6 +53,23 @@ my ($cart) = grep { $_->{rule} eq 'cartesian-product' } @$findings;
 is_deeply([ $cart->{line}, $cart->{column}, $cart->{severity}, $cart->{evidence}{pieces} ],
 	[ 2, 8, 'error', [ ['o'], ['c'] ] ], 'a finding in JSON: position, severity, evidence');
 
+# --- SARIF 2.1.0 ----------------------------------------------------------------
+($rc, $out) = run_lint([ '--format', 'sarif', $file ]);
+my $sarif = eval { decode_json($out) };
+ok(defined $sarif, 'SARIF output parses') or diag($out);
+is($sarif->{version}, '2.1.0', 'SARIF version 2.1.0');
+my $run = $sarif->{runs}[0];
+is($run->{tool}{driver}{name}, 'pipeopt-lint', 'the tool names itself');
+ok((grep { $_->{id} eq 'not-in-subquery' && $_->{help}{text} =~ /NOT EXISTS/ } @{ $run->{tool}{driver}{rules} }),
+	'every rule is described, with its fix');
+is(scalar(@{ $run->{results} }), scalar(@lines), 'one result per finding');
+my ($res) = grep { $_->{ruleId} eq 'cartesian-product' } @{ $run->{results} };
+is_deeply([ $res->{level}, $res->{locations}[0]{physicalLocation}{region}{startLine},
+		$res->{locations}[0]{physicalLocation}{region}{startColumn},
+		$run->{tool}{driver}{rules}[ $res->{ruleIndex} ]{id} ],
+	[ 'error', 2, 8, 'cartesian-product' ], 'a result: level, region, rule index');
+ok((grep { $_->{level} eq 'note' } @{ $run->{results} }), 'info findings are SARIF notes');
+
 # --- exit statuses and --fail-on ---------------------------------------------
 ($rc) = run_lint([ '--fail-on', 'error', write_file('warn.sql', "DELETE FROM t;\n") ]);
 is($rc, 0, '--fail-on error: warnings alone exit 0');
