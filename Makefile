@@ -33,7 +33,7 @@ LINT_SRCS = src/lint/engine.c src/lint/util.c src/lint/rules.c src/parse/sqlscan
 	src/lint/rules_select.c src/lint/rules_predicates.c \
 	src/lint/rules_joins.c src/lint/rules_dml.c src/lint/rules_runtime.c
 LINT_OBJS = $(LINT_SRCS:.c=.o)
-CLI_OBJS = $(patsubst %.c,%.cli.o,$(LINT_SRCS) src/cli/pipeopt_lint.c)
+CLI_OBJS = $(patsubst %.c,%.cli.o,$(LINT_SRCS) src/cli/pipeopt_lint.c src/cli/bundle_read.c)
 SCRIPTS_built = pipeopt-lint
 
 # The install script of each version is built from the files of
@@ -72,7 +72,7 @@ pipeopt--0.1.sql: $(sort $(wildcard src/sql/0.1/*.sql))
 	$(CC) $(CFLAGS) $(CPPFLAGS) -c -o $@ $<
 
 pipeopt-lint: $(CLI_OBJS) $(LIBPG_QUERY_A)
-	$(CC) $(CFLAGS) -o $@ $(CLI_OBJS) $(LIBPG_QUERY_A) $(LDFLAGS) -lm
+	$(CC) $(CFLAGS) -o $@ $(CLI_OBJS) $(LIBPG_QUERY_A) $(LDFLAGS) -llz4 -lm
 
 src/parse/pg_query_isolated.o: $(LIBPG_QUERY_A) scripts/isolate-pg-query.sh
 	scripts/isolate-pg-query.sh $(LIBPG_QUERY_A) $@

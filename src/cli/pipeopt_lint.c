@@ -6,7 +6,9 @@
  *	  pipeopt-lint [--format text|json|sarif] [--fail-on info|warning|error]
  *	               [--disable RULE[,RULE...]] [--list-rules] [FILE...]
  *
- * Lints each FILE ("-" or none: standard input). Text output is
+ * Lints each FILE ("-" or none: standard input): SQL text, or a workload
+ * bundle from pipeopt.export_workload() (an lz4 frame), whose statements
+ * are linted with the runtime evidence of their samples. Text output is
  * compiler-style, file:line:col: severity: rule: message, lines and columns
  * counted from 1; json is an array of findings; sarif is SARIF 2.1.0 for
  * code-scanning services. Exit status: 0 when no finding reaches --fail-on
@@ -23,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/bundle_read.h"
 #include "lint/lint.h"
 #include "mb/pg_wchar.h"
 
@@ -324,7 +327,38 @@ main(int argc, char **argv)
 		}
 		out.text = text;
 		memset(&out.cursor, 0, sizeof(out.cursor));
-		if (memchr(text, '\0', len) != NULL)
+		if (bundle_is_lz4(text, len))
+		{
+			/* a workload bundle: its statements, with their evidence */
+			int			n = 0;
+			const char *error = NULL;
+			BundleStatement *stmts = bundle_read(text, len, &n, &error);
+
+			if (stmts == NULL)
+			{
+				fprintf(stderr, "pipeopt-lint: %s: %s\n", out.file, error);
+				input_error = true;
+			}
+			for (int s = 0; s < n; s++)
+			{
+				char	   *where = malloc(strlen(out.file) + strlen(stmts[s].fingerprint) + 2);
+
+				sprintf(where, "%s#%s", out.file, stmts[s].fingerprint);
+				out.file = out.uri = where;
+				out.text = stmts[s].query;
+				memset(&out.cursor, 0, sizeof(out.cursor));
+				pipeopt_lint_text(stmts[s].query, enabled,
+								  stmts[s].has_evidence ? &stmts[s].evidence : NULL,
+								  emit, &out);
+				out.file = strcmp(files[i], "-") == 0 ? "<stdin>" : files[i];
+				out.uri = out.file;
+				free(where);
+				free(stmts[s].fingerprint);
+				free(stmts[s].query);
+			}
+			free(stmts);
+		}
+		else if (memchr(text, '\0', len) != NULL)
 			print_finding(&out, 0, "parse-error", LINT_ERROR, (int) ((char *) memchr(text, '\0', len) - text),
 						  "the input contains a NUL byte: not SQL text", "{}");
 		else if (!pg_verify_mbstr(PG_UTF8, text, (int) len, true))

@@ -107,6 +107,10 @@ is($rc, 0, 'PL/pgSQL bodies are statements, not findings');
 # --- the same findings as pipeopt.lint() -------------------------------------
 my $node = PostgreSQL::Test::Cluster->new('lint');
 $node->init;
+$node->append_conf('postgresql.conf', qq{
+shared_preload_libraries = 'pg_stat_statements,pipeopt'
+pipeopt.sample_interval = 0
+});
 $node->start;
 $node->safe_psql('postgres', 'CREATE EXTENSION pipeopt CASCADE');
 my $corpus = join(";\n",
@@ -127,6 +131,30 @@ my @server = sort split /\n/, $node->safe_psql('postgres',
 	"SELECT statement || '|' || rule || '|' || severity || '|' || location FROM pipeopt.lint('$quoted')");
 ok(scalar(@cli) >= 12, 'the corpus has findings (' . scalar(@cli) . ')');
 is_deeply(\@cli, \@server, 'pipeopt-lint and pipeopt.lint() find the same things at the same places');
+
+# --- a workload bundle: statements linted with their runtime evidence ----------
+$node->safe_psql('postgres', 'CREATE TABLE ev (id int PRIMARY KEY, v text); SELECT pipeopt.capture()');
+$node->safe_psql('postgres',
+	join('', map { "INSERT INTO ev VALUES ($_, 'x');\n" } 1 .. 1100));
+$node->safe_psql('postgres', q{SELECT * FROM ev WHERE id NOT IN (SELECT id FROM ev WHERE v = 'y')});
+$node->safe_psql('postgres', 'SELECT pipeopt.capture(); SELECT pipeopt.analyze()');
+my $hex = $node->safe_psql('postgres', 'SELECT pipeopt.export_workload()');
+$hex =~ s/^\\x//;
+my $bundle = write_file('workload.lz4', pack('H*', $hex));
+($rc, $out) = run_lint([ '--format', 'json', '--fail-on', 'error', $bundle ]);
+my $offline = decode_json($out);
+my ($rbr) = grep { $_->{rule} eq 'row-by-row-insert' } @$offline;
+ok(defined $rbr, 'a bundle gives the runtime findings offline');
+like($rbr->{file}, qr/workload\.lz4#[0-9a-f]{16}$/, 'each finding names its statement by fingerprint');
+my @offline_rules = sort map { ($_->{file} =~ /#(\w+)$/)[0] . "|$_->{rule}" } @$offline;
+my @server_rules = sort split /\n/, $node->safe_psql('postgres', q{
+  SELECT fingerprint || '|' || rule FROM pipeopt.statement_findings
+   WHERE fingerprint IN (SELECT s.fingerprint FROM pipeopt.samples s)});
+is_deeply(\@offline_rules, \@server_rules, 'the same findings as pipeopt.analyze() in the server');
+write_file('cut.lz4', substr(pack('H*', $hex), 0, 60));
+($rc, $out, $err) = run_lint(["$dir/cut.lz4"]);
+is($rc, 2, 'a truncated bundle is an input error');
+like($err, qr/corrupt workload bundle/, 'and says so');
 $node->stop;
 
 done_testing();
