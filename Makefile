@@ -41,7 +41,7 @@ SCRIPTS_built = pipeopt-lint
 DATA_built = pipeopt--0.1.sql
 REGRESS = $(sort $(basename $(notdir $(wildcard sql/*.sql))))
 REGRESS_OPTS = --temp-config=$(srcdir)/test/regress.conf --temp-instance=tmp_check
-EXTRA_CLEAN = tmp_check results regression.diffs regression.out $(CLI_OBJS) test/fuzz/lint_fuzz
+EXTRA_CLEAN = tmp_check results regression.diffs regression.out $(CLI_OBJS) test/fuzz/lint_fuzz test/fuzz/bundle_fuzz
 
 PG_CPPFLAGS = -I$(srcdir)/src
 SHLIB_LINK = -llz4 -Wl,--version-script=$(srcdir)/src/pipeopt.map
@@ -80,11 +80,15 @@ src/parse/pg_query_isolated.o: $(LIBPG_QUERY_A) scripts/isolate-pg-query.sh
 # libFuzzer target for the rule engine (clang-14 comes with the server
 # development package; its fuzzer runtime with libclang-rt-14-dev).
 FUZZ_CC ?= clang-14
+FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address -Wno-ignored-attributes
 test/fuzz/lint_fuzz: test/fuzz/lint_fuzz.c $(LINT_SRCS) $(LIBPG_QUERY_A)
-	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address -Wno-ignored-attributes $(CPPFLAGS) -o $@ \
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(CPPFLAGS) -o $@ \
 		test/fuzz/lint_fuzz.c $(LINT_SRCS) $(LIBPG_QUERY_A) -lm
+test/fuzz/bundle_fuzz: test/fuzz/bundle_fuzz.c src/cli/bundle_read.c $(LINT_SRCS) $(LIBPG_QUERY_A)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(CPPFLAGS) -o $@ \
+		test/fuzz/bundle_fuzz.c src/cli/bundle_read.c $(LINT_SRCS) $(LIBPG_QUERY_A) -llz4 -lm
 
-fuzz: test/fuzz/lint_fuzz
+fuzz: test/fuzz/lint_fuzz test/fuzz/bundle_fuzz
 
 .PHONY: deps test demo bench fuzz
 

@@ -72,24 +72,30 @@ for t in "$work"/test/t/*.pl; do
 done
 
 # --- fuzzing -------------------------------------------------------------
-# The rule engine under libFuzzer for a bounded time (FUZZ_SECONDS), from
-# the seed corpus; a crash, hang or sanitizer report fails the run.
-if [ -x "$top/test/fuzz/lint_fuzz" ]; then
-  mkdir -p "$work/fuzz/corpus" && cp "$top"/test/fuzz/corpus/* "$work/fuzz/corpus/"
-  if (cd "$work/fuzz" && ASAN_OPTIONS=detect_leaks=0 "$top/test/fuzz/lint_fuzz" \
-        -max_total_time="${FUZZ_SECONDS:-30}" -timeout=10 -rss_limit_mb=2048 \
-        -max_len=65536 corpus >"$work/fuzz/log" 2>&1); then
-    echo "fuzz: lint engine, $(grep -o 'Done [0-9]* runs' "$work/fuzz/log" | head -1) in ${FUZZ_SECONDS:-30} s ... ok"
+# The rule engine and the bundle reader under libFuzzer, each for a bounded
+# time (FUZZ_SECONDS), from its seed corpus; a crash, hang or sanitizer
+# report fails the run.
+fuzz() {
+  local name=$1 corpus=$2
+  if [ ! -x "$top/test/fuzz/$name" ]; then
+    echo "fuzz: test/fuzz/$name was not built (make fuzz)" >&2
+    failed=$((failed + 1))
+    return
+  fi
+  mkdir -p "$work/fuzz/$name" && cp "$top/test/fuzz/$corpus"/* "$work/fuzz/$name/"
+  if (cd "$work/fuzz" && ASAN_OPTIONS=detect_leaks=0 "$top/test/fuzz/$name" \
+        -max_total_time="${FUZZ_SECONDS:-20}" -timeout=10 -rss_limit_mb=2048 \
+        -max_len=65536 "$name" >"$work/fuzz/$name.log" 2>&1); then
+    echo "fuzz: $name, $(grep -o 'Done [0-9]* runs' "$work/fuzz/$name.log" | head -1) in ${FUZZ_SECONDS:-20} s ... ok"
     passed=$((passed + 1))
   else
-    echo "fuzz: lint engine ... FAILED"
-    tail -n 40 "$work/fuzz/log"
+    echo "fuzz: $name ... FAILED"
+    tail -n 40 "$work/fuzz/$name.log"
     failed=$((failed + 1))
   fi
-else
-  echo "fuzz: test/fuzz/lint_fuzz was not built (make fuzz)" >&2
-  failed=$((failed + 1))
-fi
+}
+fuzz lint_fuzz corpus
+fuzz bundle_fuzz bundle_corpus
 
 echo "pipeopt: $passed passed, $failed failed"
 if [ "$failed" -eq 0 ]; then

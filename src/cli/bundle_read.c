@@ -347,6 +347,20 @@ bundle_read(const char *data, size_t len, int *nstmts, const char **error)
 {
 	size_t		textlen;
 	char	   *text;
+	BundleStatement *stmts;
+
+	*error = NULL;
+	text = decompress(data, len, &textlen, error);
+	if (text == NULL)
+		return NULL;
+	stmts = bundle_parse(text, nstmts, error);
+	free(text);
+	return stmts;
+}
+
+BundleStatement *
+bundle_parse(char *text, int *nstmts, const char **error)
+{
 	char	   *line;
 	char	   *next;
 	BundleStatement *stmts = NULL;
@@ -359,10 +373,7 @@ bundle_read(const char *data, size_t len, int *nstmts, const char **error)
 	bool		have_span = false;
 
 	*error = NULL;
-	text = decompress(data, len, &textlen, error);
-	if (text == NULL)
-		return NULL;
-
+	*nstmts = 0;
 	for (line = text; line && *line; line = next)
 	{
 		char	   *keys[MAX_FIELDS];
@@ -472,7 +483,6 @@ bundle_read(const char *data, size_t len, int *nstmts, const char **error)
 	}
 	if (*error == NULL && !ended)
 		*error = "corrupt workload bundle: it is truncated (no end record)";
-	free(text);
 	if (*error)
 	{
 		for (int i = 0; i < n; i++)

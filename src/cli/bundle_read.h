@@ -29,4 +29,7 @@ extern bool bundle_is_lz4(const char *data, size_t len);
 extern BundleStatement *bundle_read(const char *data, size_t len, int *n,
 									const char **error);
 
+/* The same, from the decompressed JSON lines (modified in place). */
+extern BundleStatement *bundle_parse(char *text, int *n, const char **error);
+
 #endif							/* PIPEOPT_BUNDLE_READ_H */
