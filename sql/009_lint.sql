@@ -96,6 +96,10 @@ SELECT statement, rule, location, line, col
   FROM pipeopt.lint(E'SELECT id\n  FROM orders\n  ORDER BY random();\n\nDELETE FROM staging;\nSELEC oops;\nSELECT * FROM t')
  ORDER BY location;
 
+-- Parse errors after multibyte characters: the byte offset and the column
+-- (in characters) still point at the token.
+SELECT rule, location, line, col, message FROM pipeopt.lint($$SELECT 'ééé', '😀' FROM t WHER x$$);
+
 -- Every finding explains itself.
 SELECT count(*) FILTER (WHERE why IS NULL OR fix IS NULL OR message IS NULL) AS unexplained
   FROM cases c, pipeopt.lint(c.sql) l WHERE l.rule <> 'parse-error';

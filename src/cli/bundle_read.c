@@ -114,6 +114,25 @@ put_utf8(char *o, unsigned int cp)
 	return o;
 }
 
+/* Four hex digits at s as a number; false if they are not. */
+static bool
+hex4(const char *s, unsigned int *out)
+{
+	*out = 0;
+	for (int i = 0; i < 4; i++)
+	{
+		char		c = s[i];
+		int			d = (c >= '0' && c <= '9') ? c - '0' :
+			(c >= 'a' && c <= 'f') ? c - 'a' + 10 :
+			(c >= 'A' && c <= 'F') ? c - 'A' + 10 : -1;
+
+		if (d < 0)
+			return false;
+		*out = *out * 16 + d;
+	}
+	return true;
+}
+
 /*
  * Read a JSON string starting at *p (on the quote), unescaping in place;
  * returns it, *p after the closing quote; NULL if malformed.
@@ -152,30 +171,16 @@ read_string(char **p)
 				break;
 			case 'u':
 				{
-					unsigned int cp = 0;
+					unsigned int cp,
+								lo;
 
-					for (int i = 1; i <= 4; i++)
-					{
-						char		c = s[i];
-
-						if (c == '\0')
-							return NULL;
-						cp = cp * 16 + (c >= 'a' ? c - 'a' + 10 : c >= 'A' ? c - 'A' + 10 : c - '0');
-					}
+					if (!hex4(s + 1, &cp))
+						return NULL;
 					s += 4;
 					/* a surrogate pair */
-					if (cp >= 0xD800 && cp < 0xDC00 && s[1] == '\\' && s[2] == 'u')
+					if (cp >= 0xD800 && cp < 0xDC00 && s[1] == '\\' && s[2] == 'u' &&
+						hex4(s + 3, &lo))
 					{
-						unsigned int lo = 0;
-
-						for (int i = 3; i <= 6; i++)
-						{
-							char		c = s[i];
-
-							if (c == '\0')
-								return NULL;
-							lo = lo * 16 + (c >= 'a' ? c - 'a' + 10 : c >= 'A' ? c - 'A' + 10 : c - '0');
-						}
 						cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
 						s += 6;
 					}

@@ -101,6 +101,26 @@ lint_tree(LintRun *run, List *tree, int offset, int *n)
 }
 
 /*
+ * Byte offset of a 1-based character position, as libpg_query reports a
+ * parse error's place (texts are UTF-8; the offset is clamped to the text).
+ */
+static int
+char_to_byte(const char *text, int cursorpos)
+{
+	int			chars = 0;
+	int			i;
+
+	for (i = 0; text[i]; i++)
+	{
+		if (((unsigned char) text[i] & 0xC0) == 0x80)
+			continue;			/* a continuation byte */
+		if (++chars == cursorpos)
+			return i;
+	}
+	return cursorpos > 0 ? i : 0;
+}
+
+/*
  * Parse text (a part of run->text starting at offset) and lint it; report
  * a parse error as a finding if asked to.
  */
@@ -115,7 +135,7 @@ lint_part(LintRun *run, const char *text, int offset, int *n, bool report)
 		lint_tree(run, r.tree, offset, n);
 	else
 	{
-		int			pos = r.error->cursorpos > 0 ? r.error->cursorpos - 1 : 0;
+		int			pos = char_to_byte(text, r.error->cursorpos);
 
 		run->statement = ++(*n);
 		run->stmt_location = offset;
