@@ -31,7 +31,8 @@ OBJS = \
 # offline command pipeopt-lint (linked with libpg_query.a as it is).
 LINT_SRCS = src/lint/engine.c src/lint/util.c src/lint/rules.c src/parse/sqlscan.c \
 	src/lint/rules_select.c src/lint/rules_predicates.c \
-	src/lint/rules_joins.c src/lint/rules_dml.c src/lint/rules_runtime.c
+	src/lint/rules_joins.c src/lint/rules_dml.c src/lint/rules_runtime.c \
+	src/lint/rules_schema.c
 LINT_OBJS = $(LINT_SRCS:.c=.o)
 CLI_OBJS = $(patsubst %.c,%.cli.o,$(LINT_SRCS) src/cli/pipeopt_lint.c src/cli/bundle_read.c)
 SCRIPTS_built = pipeopt-lint

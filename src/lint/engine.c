@@ -8,7 +8,8 @@
  * stands (inside EXISTS, under a SubLink) without walking again. Utility
  * statements are walked only where they hold a query (EXPLAIN, CREATE
  * TABLE AS, CREATE VIEW, DECLARE, COPY, PREPARE): the raw tree walker knows
- * only the nodes of queries. Nesting deeper than LINT_MAX_DEPTH is not
+ * only the nodes of queries. Other utility statements (CREATE TABLE, ALTER
+ * TABLE...) are shown to the rules as one node, not walked. Nesting deeper than LINT_MAX_DEPTH is not
  * descended into, so no input can exhaust the stack.
  *
  *-------------------------------------------------------------------------
@@ -22,6 +23,22 @@
 #include <pg_query.h>
 #include <pg_query/pg_query_internal.h>
 
+/* Call every enabled rule on one node. */
+static void
+visit_rules(Node *node, LintRun *run)
+{
+	for (int i = LINT_PARSE_ERROR + 1; i < pipeopt_lint_nrules; i++)
+	{
+		const LintRule *r = &pipeopt_lint_rules[i];
+
+		if (r->visit && (run->enabled == NULL || run->enabled[i]))
+		{
+			run->current = r;
+			r->visit(run, node);
+		}
+	}
+}
+
 static bool
 visit_node(Node *node, LintRun *run)
 {
@@ -31,18 +48,7 @@ visit_node(Node *node, LintRun *run)
 		return false;
 
 	if (!IsA(node, List))
-	{
-		for (int i = LINT_PARSE_ERROR + 1; i < pipeopt_lint_nrules; i++)
-		{
-			const LintRule *r = &pipeopt_lint_rules[i];
-
-			if (r->visit && (run->enabled == NULL || run->enabled[i]))
-			{
-				run->current = r;
-				r->visit(run, node);
-			}
-		}
-	}
+		visit_rules(node, run);
 
 	run->ancestors[run->depth++] = node;
 	(void) raw_expression_tree_walker(node, visit_node, (void *) run);
@@ -97,6 +103,8 @@ lint_tree(LintRun *run, List *tree, int offset, int *n)
 		run->depth = 0;
 		if (query)
 			visit_node(query, run);
+		else
+			visit_rules(raw->stmt, run);	/* DDL: its node only, not walked */
 	}
 }
 

@@ -36,6 +36,14 @@ extern void rule_temp_spill(LintRun *run, Node *node);
 extern void rule_low_cache_hit(LintRun *run, Node *node);
 extern void rule_high_planning_time(LintRun *run, Node *node);
 
+/* rules_schema.c */
+extern void rule_char_n_type(LintRun *run, Node *node);
+extern void rule_money_type(LintRun *run, Node *node);
+extern void rule_timestamp_without_time_zone(LintRun *run, Node *node);
+extern void rule_varchar_length_limit(LintRun *run, Node *node);
+extern void rule_serial_column(LintRun *run, Node *node);
+extern void rule_table_without_primary_key(LintRun *run, Node *node);
+
 /* rules_dml.c */
 extern void rule_update_or_delete_without_where(LintRun *run, Node *node);
 
