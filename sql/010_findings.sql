@@ -82,4 +82,36 @@ SELECT c.expect, coalesce(string_agg(l.rule, ', ' ORDER BY l.rule), '-') AS foun
 SELECT * FROM pipeopt.lint('SELECT 1', '[1, 2]');
 SELECT count(*) AS none FROM pipeopt.lint(NULL);
 
+-- Schema findings from the catalogs, refreshed by analyze().
+CREATE TABLE parent (id int PRIMARY KEY, code text);
+CREATE TABLE child (id int PRIMARY KEY, parent_id int REFERENCES parent, kind text, at timestamptz);
+CREATE TABLE child2 (id int PRIMARY KEY, parent_id int REFERENCES parent);
+CREATE INDEX child2_parent ON child2 (parent_id, id);
+CREATE TABLE logs (at timestamptz, msg text);
+CREATE INDEX child_kind ON child (kind);
+CREATE INDEX child_kind_at ON child (kind, at);
+CREATE INDEX child_kind2 ON child (kind);
+CREATE INDEX child_lower_kind ON child (lower(kind));
+CREATE INDEX child_kind_recent ON child (kind) WHERE at > '2026-01-01';
+CREATE UNIQUE INDEX parent_code ON parent (code);
+CREATE INDEX parent_code2 ON parent (code);
+SELECT schema_findings > 0 AS found FROM pipeopt.analyze();
+SELECT relation, rule, severity, message FROM pipeopt.findings
+ WHERE relation IN ('public.parent', 'public.child', 'public.child2', 'public.logs')
+ ORDER BY relation, rule, message;
+SELECT evidence->>'references' AS references FROM pipeopt.findings WHERE rule = 'missing-fk-index' AND relation = 'public.child';
+-- fixed, and gone at the next analysis
+CREATE INDEX ON child (parent_id);
+DROP INDEX child_kind2;
+SELECT schema_findings >= 0 AS refreshed FROM pipeopt.analyze();
+SELECT relation, rule, message FROM pipeopt.findings
+ WHERE relation IN ('public.parent', 'public.child', 'public.child2', 'public.logs')
+ ORDER BY relation, rule, message;
+-- disabled rules are not reported
+SET pipeopt.disabled_rules = 'table-without-primary-key';
+SELECT schema_findings >= 0 AS refreshed FROM pipeopt.analyze();
+SELECT count(*) AS without_pk FROM pipeopt.findings WHERE rule = 'table-without-primary-key';
+RESET pipeopt.disabled_rules;
+DROP TABLE child, child2, parent, logs;
+
 DROP TABLE events;

@@ -36,7 +36,7 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.suppressions', '');
 -- findings. The worker runs it after each capture, in its own transaction.
 CREATE FUNCTION @extschema@.analyze(
   all_statements boolean DEFAULT false,
-  OUT statements integer, OUT findings integer)
+  OUT statements integer, OUT findings integer, OUT schema_findings integer)
 RETURNS record
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -92,6 +92,14 @@ BEGIN
   ON CONFLICT (fingerprint) DO UPDATE SET analyzed_at = excluded.analyzed_at,
                                           capture_id = excluded.capture_id;
   DROP TABLE pipeopt_analyze_todo;
+
+  -- the schema as it is now (catalog reads only), enabled rules only
+  DELETE FROM @extschema@.schema_findings f;
+  INSERT INTO @extschema@.schema_findings AS f (relid, schemaname, relname, rule, severity, message, evidence)
+  SELECT s.relid, s.schemaname, s.relname, s.rule, s.severity, s.message, s.evidence
+    FROM @extschema@._schema_rules() s
+    JOIN @extschema@.rules() r ON r.id = s.rule AND r.enabled;
+  GET DIAGNOSTICS schema_findings = ROW_COUNT;
 END
 $f$;
 COMMENT ON FUNCTION @extschema@.analyze(boolean) IS
@@ -137,23 +145,34 @@ AS $f$
   SELECT count(*) > 0 FROM gone
 $f$;
 
--- Findings people read: not suppressed, ranked by the statement's share of
--- the total time of the retained history, then by severity.
+-- Findings people read: not suppressed, of enabled rules (a rule turned off
+-- in pipeopt.disabled_rules disappears at once), ranked by the statement's share of
+-- the total time of the retained history, then by severity; schema
+-- findings (about a table, not a statement: fingerprint NULL, relation set)
+-- after them.
 CREATE VIEW @extschema@.findings AS
-  SELECT f.fingerprint, st.query, f.rule, r.category, f.severity, f.message,
-         r.why, r.fix, f.evidence, f.location,
-         coalesce(t.share_of_total_time, 0) AS share_of_total_time,
-         coalesce(t.calls, 0) AS calls,
-         coalesce(t.total_exec_time, 0) AS total_exec_time,
-         f.found_at
-    FROM @extschema@.statement_findings f
-    JOIN @extschema@.statements st ON st.fingerprint = f.fingerprint
-    JOIN @extschema@.rules() r ON r.id = f.rule
-    LEFT JOIN @extschema@.top_statements() t ON t.fingerprint = f.fingerprint
-   WHERE NOT EXISTS (SELECT 1 FROM @extschema@.suppressions x
-                      WHERE x.fingerprint = f.fingerprint AND x.rule = f.rule)
-   ORDER BY coalesce(t.share_of_total_time, 0) DESC,
-            CASE f.severity WHEN 'error' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END,
-            f.fingerprint, f.location;
+  SELECT * FROM (
+    SELECT f.fingerprint, st.query, NULL::text AS relation, f.rule, r.category, f.severity,
+           f.message, r.why, r.fix, f.evidence, f.location,
+           coalesce(t.share_of_total_time, 0) AS share_of_total_time,
+           coalesce(t.calls, 0) AS calls,
+           coalesce(t.total_exec_time, 0) AS total_exec_time,
+           f.found_at
+      FROM @extschema@.statement_findings f
+      JOIN @extschema@.statements st ON st.fingerprint = f.fingerprint
+      JOIN @extschema@.rules() r ON r.id = f.rule AND r.enabled
+      LEFT JOIN @extschema@.top_statements() t ON t.fingerprint = f.fingerprint
+     WHERE NOT EXISTS (SELECT 1 FROM @extschema@.suppressions x
+                        WHERE x.fingerprint = f.fingerprint AND x.rule = f.rule)
+    UNION ALL
+    SELECT NULL, NULL, format('%I.%I', s.schemaname, s.relname), s.rule, r.category, s.severity,
+           s.message, r.why, r.fix, s.evidence, NULL,
+           0, 0, 0, s.found_at
+      FROM @extschema@.schema_findings s
+      JOIN @extschema@.rules() r ON r.id = s.rule AND r.enabled
+  ) f
+  ORDER BY f.share_of_total_time DESC,
+           CASE f.severity WHEN 'error' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END,
+           f.fingerprint NULLS LAST, f.relation, f.location;
 COMMENT ON VIEW @extschema@.findings IS
   'Anti-patterns in the captured workload, by the statement''s share of total time; suppressed ones left out';

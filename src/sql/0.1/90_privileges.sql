@@ -10,6 +10,7 @@ GRANT EXECUTE ON FUNCTION @extschema@.parse_statement(text),
                           @extschema@.rules() TO PUBLIC;
 GRANT SELECT ON @extschema@.rules TO PUBLIC;
 GRANT SELECT ON @extschema@.findings, @extschema@.statement_findings,
+                @extschema@.schema_findings,
                 @extschema@.suppressions,
                 @extschema@.statements, @extschema@.statement_queryids,
                 @extschema@.captures, @extschema@.capture_failures,
