@@ -70,7 +70,7 @@ pipeopt--0.1.sql: $(sort $(wildcard src/sql/0.1/*.sql))
 	cat $^ > $@
 
 %.cli.o: %.c
-	$(CC) $(CFLAGS) $(CPPFLAGS) -c -o $@ $<
+	$(CC) $(CFLAGS) -DPIPEOPT_LINT_CLI $(CPPFLAGS) -c -o $@ $<
 
 pipeopt-lint: $(CLI_OBJS) $(LIBPG_QUERY_A)
 	$(CC) $(CFLAGS) -o $@ $(CLI_OBJS) $(LIBPG_QUERY_A) $(LDFLAGS) -llz4 -lm
@@ -81,7 +81,7 @@ src/parse/pg_query_isolated.o: $(LIBPG_QUERY_A) scripts/isolate-pg-query.sh
 # libFuzzer target for the rule engine (clang-14 comes with the server
 # development package; its fuzzer runtime with libclang-rt-14-dev).
 FUZZ_CC ?= clang-14
-FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address -Wno-ignored-attributes
+FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address -Wno-ignored-attributes -DPIPEOPT_LINT_CLI
 test/fuzz/lint_fuzz: test/fuzz/lint_fuzz.c $(LINT_SRCS) $(LIBPG_QUERY_A)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(CPPFLAGS) -o $@ \
 		test/fuzz/lint_fuzz.c $(LINT_SRCS) $(LIBPG_QUERY_A) -lm

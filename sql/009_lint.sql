@@ -129,6 +129,15 @@ SELECT count(*) AS deep_but_parsed FROM pipeopt.lint('SELECT ' || repeat('(', 50
 SELECT count(*) AS long_chain FROM pipeopt.lint('SELECT ' || repeat('a + ', 250000) || '1 FROM t');
 SELECT count(*) AS one_megabyte_literal FROM pipeopt.lint('SELECT ''' || repeat('x', 1000000) || ''' FROM t WHERE id = 1');
 SELECT rule FROM pipeopt.lint(E'SELECT 1; SELECT ''unterminated');
+-- prefix operators have no left operand (this once crashed the backend)
+SELECT count(*) AS prefix_op FROM pipeopt.lint('SELECT OPERATOR(pg_catalog.>) (SELECT count(*) FROM t)');
+SELECT count(*) AS prefix_op_key FROM pipeopt.lint('DELETE FROM t WHERE OPERATOR(pg_catalog.=) $1', '{"calls": 5000, "rows": 1}');
+-- long expressions inside the conditions that rules read on their own
+SELECT count(*) AS long_join_condition FROM pipeopt.lint('SELECT a.id FROM a, b WHERE a.x = ' || repeat('b.y + ', 200000) || '1');
+SELECT rule FROM pipeopt.lint('SELECT k FROM t GROUP BY k HAVING k = ' || repeat('k + ', 200000) || '1');
+-- evidence with numbers out of range: an error, and nothing leaks
+SELECT * FROM pipeopt.lint('INSERT INTO t (a) VALUES ($1)', '{"calls": 1e400, "rows": 1}');
+SELECT rule, evidence FROM pipeopt.lint('INSERT INTO t (a) VALUES ($1)', '{"calls": 1e300, "rows": 1, "window_hours": 1e-300}');
 SELECT rule, statement FROM pipeopt.lint('SELECT 1; /* ; */ SELEC 2; DELETE FROM t');
 
 -- Anyone may lint; it needs no capture and no privilege on history.

@@ -23,6 +23,43 @@
 #include <pg_query.h>
 #include <pg_query/pg_query_internal.h>
 
+/*
+ * Memory the engine keeps across libpg_query contexts: malloc in the
+ * offline command (palloc has no context before libpg_query makes one),
+ * palloc in a backend (freed with the caller's context, even on error).
+ */
+static char *
+lint_strndup(const char *s, int len)
+{
+#ifdef PIPEOPT_LINT_CLI
+	char	   *p = malloc(len + 1);
+
+	if (p == NULL)
+		return NULL;
+	memcpy(p, s, len);
+	p[len] = '\0';
+	return p;
+#else
+	return pnstrdup(s, len);
+#endif
+}
+
+static void
+lint_free(void *p)
+{
+#ifdef PIPEOPT_LINT_CLI
+	free(p);
+#else
+	pfree(p);
+#endif
+}
+
+static void
+lint_free_run(LintRun *run)
+{
+	lint_free(run);
+}
+
 /* Call every enabled rule on one node. */
 static void
 visit_rules(Node *node, LintRun *run)
@@ -105,6 +142,7 @@ lint_tree(LintRun *run, List *tree, int offset, int *n)
 			visit_node(query, run);
 		else
 			visit_rules(raw->stmt, run);	/* DDL: its node only, not walked */
+		lint_flush(run);
 	}
 }
 
@@ -139,8 +177,35 @@ lint_part(LintRun *run, const char *text, int offset, int *n, bool report)
 	PgQueryInternalParsetreeAndError r = pg_query_raw_parse(text);
 	bool		ok = (r.error == NULL);
 
+	/* pending findings live in this part's context (the command's palloc) */
+	run->pending = NULL;
+	run->npending = run->maxpending = 0;
+
 	if (ok)
+	{
+#ifndef PIPEOPT_LINT_CLI
+		/*
+		 * In a backend, an error in a rule or in the caller's emit (stack
+		 * depth, a value out of range) must not leak the parse tree, which
+		 * lives in libpg_query's own context.
+		 */
+		PG_TRY();
+		{
+			lint_tree(run, r.tree, offset, n);
+		}
+		PG_CATCH();
+		{
+			if (r.stderr_buffer)
+				free(r.stderr_buffer);
+			pg_query_exit_memory_context(pgq_cxt);
+			run->npending = 0;
+			PG_RE_THROW();
+		}
+		PG_END_TRY();
+#else
 		lint_tree(run, r.tree, offset, n);
+#endif
+	}
 	else
 	{
 		int			pos = char_to_byte(text, r.error->cursorpos);
@@ -150,7 +215,10 @@ lint_part(LintRun *run, const char *text, int offset, int *n, bool report)
 		run->offset = offset;
 		run->current = &pipeopt_lint_rules[LINT_PARSE_ERROR];
 		if (report && (run->enabled == NULL || run->enabled[LINT_PARSE_ERROR]))
+		{
 			lint_report(run, LINT_ERROR, pos, NULL, "%s", r.error->message);
+			lint_flush(run);
+		}
 		pg_query_free_error(r.error);
 	}
 	if (r.stderr_buffer)
@@ -167,10 +235,15 @@ pipeopt_lint_text(const char *sql, const bool *enabled,
 	int			n = 0;
 	int			parens = 0;
 
+#ifdef PIPEOPT_LINT_CLI
 	/* malloc: palloc may not have a context yet in the offline command */
 	run = calloc(1, sizeof(LintRun));
 	if (run == NULL)
 		return;
+#else
+	/* in a backend, freed with the caller's context even after an error */
+	run = palloc0(sizeof(LintRun));
+#endif
 	run->text = sql;
 	run->enabled = enabled;
 	run->evidence = evidence;
@@ -179,7 +252,7 @@ pipeopt_lint_text(const char *sql, const bool *enabled,
 
 	if (lint_part(run, sql, 0, &n, false))
 	{
-		free(run);
+		lint_free_run(run);
 		return;
 	}
 
@@ -198,15 +271,12 @@ pipeopt_lint_text(const char *sql, const bool *enabled,
 		if (*p == '\0' || (kind == SQLTOK_CHAR && *p == ';' && parens == 0))
 		{
 			int			len = (int) (p - start);
-			char	   *part = malloc(len + 1);
+			char	   *part = lint_strndup(start, len);
 
 			if (part == NULL)
 				break;
-			memcpy(part, start, len);
-			part[len] = '\0';
-			/* skip what is only blanks and comments (the parser says so) */
 			(void) lint_part(run, part, (int) (start - sql), &n, true);
-			free(part);
+			lint_free(part);
 			if (*p == '\0')
 				break;
 			start = end;
@@ -217,7 +287,7 @@ pipeopt_lint_text(const char *sql, const bool *enabled,
 			parens--;
 		p = end;
 	}
-	free(run);
+	lint_free_run(run);
 }
 
 const char *

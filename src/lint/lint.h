@@ -90,6 +90,9 @@ typedef struct LintRun
 	Node	   *ancestors[LINT_MAX_DEPTH];
 	int			depth;
 	const LintRule *current;	/* the rule being visited */
+	LintFinding *pending;		/* findings of the statement being linted */
+	int			npending;
+	int			maxpending;
 } LintRun;
 
 /* pipeopt_lint_rules[0]: the finding for a statement that does not parse */
@@ -127,7 +130,10 @@ extern bool lint_is_root(LintRun *run);
 extern bool lint_in_exists(LintRun *run);
 extern bool lint_funcname_is(List *funcname, const char *name);
 extern bool lint_is_aggregate_call(FuncCall *fc, bool *known);
+extern void lint_flush(LintRun *run);
 extern bool lint_const_int(Node *node, long *value);
+extern bool lint_is_param(Node *node);
+extern double lint_finite(double v);
 extern const char *lint_const_string(Node *node);
 extern const char *lint_column_qualifier(ColumnRef *cref);
 extern char *lint_json_string(const char *s);

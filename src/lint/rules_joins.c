@@ -44,6 +44,7 @@ typedef struct Refs
 	int			n;
 	int			unqualified;	/* column names without their relation */
 	int			sublinks;		/* depth inside subqueries */
+	int			depth;
 } Refs;
 
 static int
@@ -72,7 +73,9 @@ leaf_named(JoinGraph *g, const char *name)
 static bool
 collect_refs(Node *node, Refs *r)
 {
-	if (node == NULL)
+	bool		result;
+
+	if (node == NULL || r->depth >= LINT_MAX_DEPTH)
 		return false;
 	if (IsA(node, ColumnRef))
 	{
@@ -87,16 +90,14 @@ collect_refs(Node *node, Refs *r)
 			r->unqualified++;
 		return false;
 	}
+	r->depth++;
 	if (IsA(node, SubLink))
-	{
-		bool		result;
-
 		r->sublinks++;
-		result = raw_expression_tree_walker(node, collect_refs, (void *) r);
+	result = raw_expression_tree_walker(node, collect_refs, (void *) r);
+	if (IsA(node, SubLink))
 		r->sublinks--;
-		return result;
-	}
-	return raw_expression_tree_walker(node, collect_refs, (void *) r);
+	r->depth--;
+	return result;
 }
 
 /*

@@ -141,39 +141,69 @@ is_count_subquery(Node *node)
 	return lint_funcname_is(fc->funcname, "count") && fc->over == NULL;
 }
 
+/*
+ * Is "count <op> v" an existence test? > 0, >= 1, <> 0, = 0, < 1, <= 0.
+ * (count > 1 or = 1 asks something else.)
+ */
+static bool
+existence_test(const char *op, long v)
+{
+	return (v == 0 && (strcmp(op, ">") == 0 || strcmp(op, "<>") == 0 ||
+					   strcmp(op, "!=") == 0 || strcmp(op, "=") == 0 ||
+					   strcmp(op, "<=") == 0)) ||
+		(v == 1 && (strcmp(op, ">=") == 0 || strcmp(op, "<") == 0));
+}
+
+/* The operator seen from the count's side: 0 < count is count > 0. */
+static const char *
+mirrored(const char *op)
+{
+	if (strcmp(op, "<") == 0)
+		return ">";
+	if (strcmp(op, ">") == 0)
+		return "<";
+	if (strcmp(op, "<=") == 0)
+		return ">=";
+	if (strcmp(op, ">=") == 0)
+		return "<=";
+	return op;
+}
+
 void
 rule_count_for_existence(LintRun *run, Node *node)
 {
 	A_Expr	   *e;
 	Node	   *other;
+	const char *op;
 	long		v;
-	static const char *const ops[] = {">", ">=", "=", "<>", "!=", "<", NULL};
-	bool		cmp = false;
 
 	if (!IsA(node, A_Expr))
 		return;
 	e = (A_Expr *) node;
-	if (e->kind != AEXPR_OP)
+	/* a prefix operator has no left operand */
+	if (e->kind != AEXPR_OP || e->lexpr == NULL || e->rexpr == NULL ||
+		list_length(e->name) != 1)
 		return;
-	for (int i = 0; ops[i]; i++)
-		cmp |= opname_is(e->name, ops[i]);
-	if (!cmp)
-		return;
+	op = strVal(linitial(e->name));
 	if (is_count_subquery(e->lexpr))
 		other = e->rexpr;
 	else if (is_count_subquery(e->rexpr))
+	{
 		other = e->lexpr;
+		op = mirrored(op);
+	}
 	else
 		return;
 
 	if (lint_const_int(other, &v))
 	{
-		if (v == 0 || v == 1)
+		if (existence_test(op, v))
 			lint_report(run, LINT_WARNING, e->location,
 						psprintf("{\"compared_with\": %ld, \"decided\": true}", v),
-						"count(*) compared with %ld counts every matching row to learn whether one exists", v);
+						"count(*) %s %ld counts every matching row to learn whether one exists", op, v);
 	}
-	else if (IsA(other, ParamRef))
+	else if (lint_is_param(other) &&
+			 (existence_test(op, 0) || existence_test(op, 1)))
 		lint_report(run, LINT_INFO, e->location,
 					"{\"decided\": false, \"needs\": \"parameter values\"}",
 					"count(*) compared with a parameter: if it is 0 or 1, this counts every matching row to learn whether one exists (undecided)");

@@ -32,8 +32,8 @@ static char *
 rate_evidence(const LintEvidence *e)
 {
 	return psprintf("{\"calls\": %.0f, \"rows_per_call\": %.2f, \"calls_per_hour\": %.0f}",
-					e->calls, rows_per_call(e),
-					e->window_hours > 0 ? e->calls / e->window_hours : e->calls);
+					lint_finite(e->calls), lint_finite(rows_per_call(e)),
+					lint_finite(e->window_hours > 0 ? e->calls / e->window_hours : e->calls));
 }
 
 /* INSERT ... VALUES (one row) */
@@ -98,10 +98,13 @@ key_equality(Node *where)
 	if (!IsA(where, A_Expr))
 		return false;
 	e = (A_Expr *) where;
+	/* a prefix operator has no left operand */
+	if (e->lexpr == NULL || e->rexpr == NULL)
+		return false;
 	return e->kind == AEXPR_OP && list_length(e->name) == 1 &&
 		strcmp(strVal(linitial(e->name)), "=") == 0 &&
-		((IsA(e->lexpr, ColumnRef) && IsA(e->rexpr, ParamRef)) ||
-		 (IsA(e->rexpr, ColumnRef) && IsA(e->lexpr, ParamRef)));
+		((IsA(e->lexpr, ColumnRef) && lint_is_param(e->rexpr)) ||
+		 (IsA(e->rexpr, ColumnRef) && lint_is_param(e->lexpr)));
 }
 
 void
@@ -159,7 +162,8 @@ rule_temp_spill(LintRun *run, Node *node)
 		return;
 	lint_report(run, LINT_WARNING, -1,
 				psprintf("{\"temp_blks_written\": %.0f, \"temp_mb_per_call\": %.2f}",
-						 e->temp_blks_written, e->temp_blks_written * 8.0 / 1024 / e->calls),
+						 lint_finite(e->temp_blks_written),
+						 lint_finite(e->temp_blks_written * 8.0 / 1024 / e->calls)),
 				"spills %.2f MB to temporary files per call: sorts or hashes that do not fit in work_mem",
 				e->temp_blks_written * 8.0 / 1024 / e->calls);
 }
@@ -173,11 +177,11 @@ rule_low_cache_hit(LintRun *run, Node *node)
 	if (e == NULL || !lint_is_root(run))
 		return;
 	total = e->shared_blks_hit + e->shared_blks_read;
-	if (e->shared_blks_read < LOW_HIT_READS || e->shared_blks_hit / total >= LOW_HIT_RATIO)
+	if (e->shared_blks_read < LOW_HIT_READS || total <= 0 || e->shared_blks_hit / total >= LOW_HIT_RATIO)
 		return;
 	lint_report(run, LINT_INFO, -1,
 				psprintf("{\"hit_ratio\": %.3f, \"shared_blks_read\": %.0f}",
-						 e->shared_blks_hit / total, e->shared_blks_read),
+						 lint_finite(e->shared_blks_hit / total), lint_finite(e->shared_blks_read)),
 				"only %.0f%% of the blocks it reads are in shared buffers (%.0f read from disk or the OS cache)",
 				100 * e->shared_blks_hit / total, e->shared_blks_read);
 }
@@ -192,8 +196,8 @@ rule_high_planning_time(LintRun *run, Node *node)
 		return;
 	lint_report(run, LINT_WARNING, -1,
 				psprintf("{\"plans\": %.0f, \"mean_plan_ms\": %.3f, \"mean_exec_ms\": %.3f}",
-						 e->plans, e->total_plan_time / e->plans,
-						 e->calls > 0 ? e->total_exec_time / e->calls : 0),
+						 lint_finite(e->plans), lint_finite(e->total_plan_time / e->plans),
+						 lint_finite(e->calls > 0 ? e->total_exec_time / e->calls : 0)),
 				"planning takes longer than executing (%.3f ms against %.3f ms per call)",
 				e->total_plan_time / e->plans, e->calls > 0 ? e->total_exec_time / e->calls : 0);
 }

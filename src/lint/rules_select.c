@@ -114,15 +114,20 @@ typedef struct AggSearch
 {
 	bool		found;			/* an aggregate call */
 	bool		unknown;		/* a call only the catalogs could classify */
+	int			depth;
 } AggSearch;
 
 static bool
 find_aggregate(Node *node, AggSearch *s)
 {
-	if (node == NULL)
-		return false;
+	bool		result;
+
+	if (node == NULL || s->depth >= LINT_MAX_DEPTH)
+		return false;			/* deeper than the engine walks: not seen */
 	if (IsA(node, SubLink))
 		return false;			/* a subquery's aggregates are its own */
+	if (IsA(node, GroupingFunc))
+		s->found = true;		/* GROUPING() is only allowed with grouping */
 	if (IsA(node, FuncCall))
 	{
 		bool		known;
@@ -132,14 +137,17 @@ find_aggregate(Node *node, AggSearch *s)
 		else if (!known)
 			s->unknown = true;
 	}
-	return raw_expression_tree_walker(node, find_aggregate, (void *) s);
+	s->depth++;
+	result = raw_expression_tree_walker(node, find_aggregate, (void *) s);
+	s->depth--;
+	return result;
 }
 
 void
 rule_having_without_aggregate(LintRun *run, Node *node)
 {
 	SelectStmt *sel;
-	AggSearch	s = {false, false};
+	AggSearch	s = {false, false, 0};
 
 	if (!IsA(node, SelectStmt))
 		return;
@@ -159,18 +167,23 @@ typedef struct NameSearch
 	List	   *names;			/* relation names and aliases seen */
 	List	   *qualifiers;		/* qualifiers of column references seen */
 	int			unqualified;
+	int			tables;			/* RangeVars seen (not functions) */
+	int			depth;
 } NameSearch;
 
 static bool
 collect_names(Node *node, NameSearch *s)
 {
-	if (node == NULL)
+	bool		result;
+
+	if (node == NULL || s->depth >= LINT_MAX_DEPTH)
 		return false;
 	if (IsA(node, RangeVar))
 	{
 		RangeVar   *rv = (RangeVar *) node;
 
 		s->names = lappend(s->names, rv->alias ? rv->alias->aliasname : rv->relname);
+		s->tables++;
 	}
 	else if (IsA(node, RangeSubselect) && ((RangeSubselect *) node)->alias)
 		s->names = lappend(s->names, ((RangeSubselect *) node)->alias->aliasname);
@@ -187,7 +200,10 @@ collect_names(Node *node, NameSearch *s)
 		else if (!IsA(llast(((ColumnRef *) node)->fields), A_Star))
 			s->unqualified++;
 	}
-	return raw_expression_tree_walker(node, collect_names, (void *) s);
+	s->depth++;
+	result = raw_expression_tree_walker(node, collect_names, (void *) s);
+	s->depth--;
+	return result;
 }
 
 static bool
@@ -205,7 +221,7 @@ void
 rule_correlated_subquery_in_select_list(LintRun *run, Node *node)
 {
 	SelectStmt *sel;
-	NameSearch	outer = {NIL, NIL, 0};
+	NameSearch	outer = {NIL, NIL, 0, 0, 0};
 	ListCell   *lc;
 
 	if (!IsA(node, SelectStmt))
@@ -219,7 +235,7 @@ rule_correlated_subquery_in_select_list(LintRun *run, Node *node)
 	{
 		ResTarget  *rt = lfirst_node(ResTarget, lc);
 		SubLink    *sl;
-		NameSearch	inner = {NIL, NIL, 0};
+		NameSearch	inner = {NIL, NIL, 0, 0, 0};
 		ListCell   *q;
 
 		if (rt->val == NULL || !IsA(rt->val, SubLink))

@@ -7,6 +7,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "lib/stringinfo.h"
 #include "lint/lint.h"
 
@@ -38,8 +40,38 @@ lint_report(LintRun *run, LintSeverity severity, int location,
 	f.location = location >= 0 ? run->offset + location : run->stmt_location;
 	f.message = msg.data;
 	f.evidence = evidence ? evidence : "{}";
-	run->emit(&f, run->arg);
-	pfree(msg.data);
+
+	/* kept until the statement is done, then passed on in text order */
+	if (run->npending == run->maxpending)
+	{
+		run->maxpending = run->maxpending ? run->maxpending * 2 : 16;
+		run->pending = run->pending ?
+			repalloc(run->pending, sizeof(LintFinding) * run->maxpending) :
+			palloc(sizeof(LintFinding) * run->maxpending);
+	}
+	run->pending[run->npending++] = f;
+}
+
+static int
+by_location(const void *a, const void *b)
+{
+	const LintFinding *x = a;
+	const LintFinding *y = b;
+
+	if (x->location != y->location)
+		return x->location < y->location ? -1 : 1;
+	return strcmp(x->rule->id, y->rule->id);
+}
+
+/* Pass a statement's findings on, in the order of their places. */
+void
+lint_flush(LintRun *run)
+{
+	if (run->npending > 1)
+		qsort(run->pending, run->npending, sizeof(LintFinding), by_location);
+	for (int i = 0; i < run->npending; i++)
+		run->emit(&run->pending[i], run->arg);
+	run->npending = 0;
 }
 
 /* The up-th ancestor that is not a List (1 = parent), or NULL. */
@@ -119,6 +151,7 @@ lint_is_aggregate_call(FuncCall *fc, bool *known)
 	return false;
 }
 
+/* An integer constant (also one too large for int4, which parses as Float). */
 bool
 lint_const_int(Node *node, long *value)
 {
@@ -127,10 +160,31 @@ lint_const_int(Node *node, long *value)
 	if (node == NULL || !IsA(node, A_Const))
 		return false;
 	c = (A_Const *) node;
-	if (c->isnull || !IsA(&c->val, Integer))
+	if (c->isnull)
 		return false;
-	*value = intVal(&c->val);
+	if (IsA(&c->val, Integer))
+		*value = intVal(&c->val);
+	else if (IsA(&c->val, Float) && strspn(strVal(&c->val), "0123456789") == strlen(strVal(&c->val)))
+		*value = strtol(strVal(&c->val), NULL, 10);
+	else
+		return false;
 	return true;
+}
+
+/* A parameter, possibly cast: $1, $1::bigint. */
+bool
+lint_is_param(Node *node)
+{
+	while (node && IsA(node, TypeCast))
+		node = ((TypeCast *) node)->arg;
+	return node != NULL && IsA(node, ParamRef);
+}
+
+/* A number fit for JSON: non-finite values (from odd evidence) become 0. */
+double
+lint_finite(double v)
+{
+	return isfinite(v) ? v : 0;
 }
 
 const char *

@@ -99,6 +99,7 @@ evidence_number(Jsonb *jb, const char *key)
 {
 	JsonbValue	k;
 	JsonbValue *v;
+	double		d;
 
 	k.type = jbvString;
 	k.val.string.val = (char *) key;
@@ -106,7 +107,8 @@ evidence_number(Jsonb *jb, const char *key)
 	v = findJsonbValueFromContainer(&jb->root, JB_FOBJECT, &k);
 	if (v == NULL || v->type != jbvNumeric)
 		return 0;
-	return DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v->val.numeric)));
+	d = DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v->val.numeric)));
+	return d > 0 ? d : 0;		/* counters and times are never negative */
 }
 
 static LintEvidence *
