@@ -69,6 +69,9 @@ endif
 pipeopt--0.1.sql: $(sort $(wildcard src/sql/0.1/*.sql))
 	cat $^ > $@
 
+# Every object depends on the project's headers (PGXS does not track them).
+$(OBJS) $(CLI_OBJS): $(wildcard src/*.h src/*/*.h)
+
 %.cli.o: %.c
 	$(CC) $(CFLAGS) -DPIPEOPT_LINT_CLI $(CPPFLAGS) -c -o $@ $<
 

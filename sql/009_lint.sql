@@ -11,7 +11,11 @@ INSERT INTO cases (expect, sql) VALUES
   -- cartesian-product
   ('cartesian-product', 'SELECT o.id, c.name FROM orders o, customers c'),
   ('cartesian-product', 'SELECT o.id FROM orders o JOIN customers c ON true'),
-  ('cartesian-product', 'SELECT o.id FROM orders o CROSS JOIN customers c WHERE o.total > $1'),
+  ('-', 'SELECT o.id FROM orders o CROSS JOIN customers c WHERE o.total > $1'),
+  ('cartesian-product', 'SELECT o.id, c.name FROM orders o CROSS JOIN (SELECT max(ts) AS m FROM events) l, customers c WHERE o.ts > l.m'),
+  ('-', 'SELECT o.id FROM (orders o JOIN items i ON i.order_id = o.id) AS j, customers c WHERE j.customer_id = c.id'),
+  ('-', 'SELECT o.id FROM orders o WHERE EXISTS (SELECT 1 FROM items i, shipments s WHERE i.order_id = o.id AND s.order_id = o.id)'),
+  ('cartesian-product', 'SELECT o.id FROM orders o, (SELECT count(*) OVER () AS n FROM items) w'),
   ('cartesian-product', 'SELECT a.id FROM a, b, c WHERE a.id = b.a_id'),
   ('-', 'SELECT x FROM a, b WHERE x = y'),
   ('cartesian-product', 'SELECT x FROM a, b WHERE x = 1 AND a.z > $1'),
@@ -41,14 +45,19 @@ INSERT INTO cases (expect, sql) VALUES
   ('leading-wildcard-like', $$SELECT id FROM products WHERE name ILIKE '_ab%'$$),
   ('leading-wildcard-like', $$SELECT id FROM products WHERE name LIKE '%' || $1$$),
   ('leading-wildcard-like (undecided)', 'SELECT id FROM products WHERE name LIKE $1'),
+  ('leading-wildcard-like', $$SELECT id FROM products WHERE name ILIKE '%' || $1 || '%'$$),
+  ('leading-wildcard-like (undecided)', 'SELECT id FROM products WHERE name LIKE $1::text'),
   ('-', $$SELECT id FROM products WHERE name LIKE 'phone%'$$),
   ('-', $$SELECT id FROM products WHERE name NOT LIKE 'abc%'$$),
   -- offset-pagination
   ('offset-pagination', 'SELECT id FROM orders ORDER BY id LIMIT 20 OFFSET 100000'),
+  ('offset-pagination', 'SELECT id FROM orders ORDER BY id LIMIT 20 OFFSET 5000000000'),
   ('offset-pagination (undecided)', 'SELECT id FROM orders ORDER BY id LIMIT $1 OFFSET $2'),
   ('-', 'SELECT id FROM orders ORDER BY id LIMIT 20 OFFSET 40'),
   -- limit-without-order-by
   ('limit-without-order-by', 'SELECT id FROM orders WHERE status = $1 LIMIT 10'),
+  ('limit-without-order-by', 'SELECT id FROM a UNION ALL SELECT id FROM b LIMIT 10'),
+  ('-', 'SELECT 1 WHERE EXISTS (SELECT * FROM a UNION ALL SELECT * FROM b)'),
   ('-', 'SELECT id FROM orders ORDER BY id LIMIT 10'),
   ('-', 'SELECT 1 WHERE EXISTS (SELECT 1 FROM orders WHERE status = $1 LIMIT 1)'),
   ('-', 'SELECT id FROM orders ORDER BY id LIMIT ALL'),
@@ -56,9 +65,12 @@ INSERT INTO cases (expect, sql) VALUES
   ('having-without-aggregate', 'SELECT customer_id FROM orders GROUP BY customer_id HAVING customer_id > 10'),
   ('-', 'SELECT customer_id FROM orders GROUP BY customer_id HAVING count(*) > $1'),
   ('-', 'SELECT customer_id FROM orders GROUP BY customer_id HAVING my_agg(total) > 10'),
+  ('-', 'SELECT region, product FROM sales GROUP BY ROLLUP (region, product) HAVING GROUPING(product) = 0'),
   -- correlated-subquery-in-select-list
   ('correlated-subquery-in-select-list', 'SELECT c.id, (SELECT count(*) FROM orders o WHERE o.customer_id = c.id) FROM customers c'),
   ('-', 'SELECT c.id, (SELECT max(total) FROM orders) FROM customers c'),
+  ('correlated-subquery-in-select-list', 'SELECT c.id, coalesce((SELECT sum(o.total) FROM orders o WHERE o.customer_id = c.id), 0) FROM customers c'),
+  ('-', $$SELECT e.id, (SELECT string_agg(x, ',') FROM jsonb_array_elements_text(e.payload->'tags') x) FROM events e$$),
   -- update-or-delete-without-where
   ('update-or-delete-without-where', 'DELETE FROM staging'),
   ('update-or-delete-without-where', 'UPDATE accounts SET balance = $1'),
@@ -72,6 +84,8 @@ INSERT INTO cases (expect, sql) VALUES
   ('count-for-existence', 'SELECT CASE WHEN (SELECT count(*) FROM orders WHERE customer_id = 7) > 0 THEN 1 END'),
   ('count-for-existence (undecided)', 'SELECT (SELECT count(*) FROM orders WHERE customer_id = $1) > $2'),
   ('-', 'SELECT count(*) FROM orders WHERE customer_id = 7'),
+  ('-', 'SELECT (SELECT count(*) FROM orders WHERE customer_id = 7) > 1'),
+  ('count-for-existence', 'SELECT 0 < (SELECT count(*) FROM orders WHERE customer_id = 7)'),
   -- statements that are not queries, and texts that do not parse
   ('-', $q$CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $b$ BEGIN RETURN 1; END $b$$q$),
   ('-', $q$DO $b$ BEGIN PERFORM 1; END $b$$q$),
@@ -86,6 +100,9 @@ INSERT INTO cases (expect, sql) VALUES
   ('money-type, timestamp-without-time-zone, varchar-length-limit',
    'CREATE TABLE p (id int PRIMARY KEY, price money, at timestamp, name varchar(80), note varchar, seen timestamptz)'),
   ('money-type, timestamp-without-time-zone', 'ALTER TABLE orders ADD COLUMN placed timestamp, ALTER COLUMN total TYPE money'),
+  ('-', 'CREATE TABLE t1 (a int); ALTER TABLE ONLY t1 ADD CONSTRAINT t1_pkey PRIMARY KEY (a)'),
+  ('serial-column', 'CREATE TABLE t3 (id serial8 PRIMARY KEY)'),
+  ('-', 'ALTER TYPE address ADD ATTRIBUTE zip varchar(10)'),
   ('select-star', 'EXPLAIN SELECT * FROM orders'),
   ('select-star', 'CREATE VIEW v AS SELECT * FROM orders'),
   ('parse-error', 'SELEC 1'),
@@ -139,6 +156,11 @@ SELECT rule FROM pipeopt.lint('SELECT k FROM t GROUP BY k HAVING k = ' || repeat
 SELECT * FROM pipeopt.lint('INSERT INTO t (a) VALUES ($1)', '{"calls": 1e400, "rows": 1}');
 SELECT rule, evidence FROM pipeopt.lint('INSERT INTO t (a) VALUES ($1)', '{"calls": 1e300, "rows": 1, "window_hours": 1e-300}');
 SELECT rule, statement FROM pipeopt.lint('SELECT 1; /* ; */ SELEC 2; DELETE FROM t');
+-- an unclosed parenthesis does not swallow the statements after it; comments nest
+SELECT rule, statement FROM pipeopt.lint('SELECT count(id FROM t; SELECT * FROM a, b; DELETE FROM big');
+SELECT rule, statement FROM pipeopt.lint('SELECT 1 /* a /* nested ; */ still */ FROM t; SELEC x; DELETE FROM t');
+-- a finding about a whole statement points at its first token
+SELECT rule, line, col FROM pipeopt.lint(E'SELECT 1;\n\n  /* c */ SELECT a FROM t', '{"calls": 10, "temp_blks_written": 100}');
 
 -- Anyone may lint; it needs no capture and no privilege on history.
 CREATE ROLE regress_pipeopt_linter;

@@ -359,11 +359,17 @@ main(int argc, char **argv)
 			free(stmts);
 		}
 		else if (memchr(text, '\0', len) != NULL)
-			print_finding(&out, 0, "parse-error", LINT_ERROR, (int) ((char *) memchr(text, '\0', len) - text),
-						  "the input contains a NUL byte: not SQL text", "{}");
+		{
+			if (enabled[LINT_PARSE_ERROR])
+				print_finding(&out, 0, "parse-error", LINT_ERROR, (int) ((char *) memchr(text, '\0', len) - text),
+							  "the input contains a NUL byte: not SQL text", "{}");
+		}
 		else if (!pg_verify_mbstr(PG_UTF8, text, (int) len, true))
-			print_finding(&out, 0, "parse-error", LINT_ERROR, -1,
-						  "the input is not valid UTF-8", "{}");
+		{
+			if (enabled[LINT_PARSE_ERROR])
+				print_finding(&out, 0, "parse-error", LINT_ERROR, -1,
+							  "the input is not valid UTF-8", "{}");
+		}
 		else
 			pipeopt_lint_text(text, enabled, NULL, emit, &out);
 		free(text);

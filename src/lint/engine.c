@@ -20,6 +20,8 @@
 #include "nodes/nodeFuncs.h"
 #include "parse/sqlscan.h"
 
+#include <ctype.h>
+
 #include <pg_query.h>
 #include <pg_query/pg_query_internal.h>
 
@@ -123,19 +125,43 @@ walkable_part(Node *stmt)
 	}
 }
 
+/*
+ * Where a statement really starts: the parser's stmt_location is just after
+ * the previous semicolon, before blanks and comments.
+ */
+static int
+statement_start(const char *text, int location)
+{
+	const char *p = text + location;
+
+	while (*p)
+	{
+		SqlTokenKind kind;
+		const char *end = sql_next_token(text, p, &kind);
+
+		if (kind == SQLTOK_COMMENT || (kind == SQLTOK_CHAR && isspace((unsigned char) *p)))
+			p = end;
+		else
+			break;
+	}
+	return (int) (p - text);
+}
+
 /* Lint the statements of one parse tree; offset: where its text starts. */
 static void
 lint_tree(LintRun *run, List *tree, int offset, int *n)
 {
 	ListCell   *lc;
 
+	run->stmts = tree;
 	foreach(lc, tree)
 	{
 		RawStmt    *raw = lfirst_node(RawStmt, lc);
 		Node	   *query = walkable_part(raw->stmt);
 
 		run->statement = ++(*n);
-		run->stmt_location = offset + raw->stmt_location;
+		run->stmt_location = statement_start(run->text, offset + raw->stmt_location);
+		run->current_stmt = raw;
 		run->offset = offset;
 		run->depth = 0;
 		if (query)
@@ -227,13 +253,67 @@ lint_part(LintRun *run, const char *text, int offset, int *n, bool report)
 	return ok;
 }
 
+/*
+ * Lint the statements of sql one by one, split at semicolons (outside
+ * parentheses too if by_parens). False, having linted nothing, when
+ * by_parens and a parenthesis is left open at the end.
+ */
+static bool
+lint_split(LintRun *run, const char *sql, bool by_parens)
+{
+	int			n = 0;
+	int			parens = 0;
+	const char *p;
+
+	if (by_parens)
+	{
+		for (p = sql; *p;)
+		{
+			SqlTokenKind kind;
+			const char *end = sql_next_token(sql, p, &kind);
+
+			if (kind == SQLTOK_CHAR && *p == '(')
+				parens++;
+			else if (kind == SQLTOK_CHAR && *p == ')' && parens > 0)
+				parens--;
+			p = end;
+		}
+		if (parens > 0)
+			return false;
+	}
+
+	for (const char *start = (p = sql);;)
+	{
+		SqlTokenKind kind = SQLTOK_CHAR;
+		const char *end = *p ? sql_next_token(sql, p, &kind) : p;
+
+		if (*p == '\0' || (kind == SQLTOK_CHAR && *p == ';' && parens == 0))
+		{
+			char	   *part = lint_strndup(start, (int) (p - start));
+
+			if (part == NULL)
+				break;
+			(void) lint_part(run, part, (int) (start - sql), &n, true);
+			lint_free(part);
+			if (*p == '\0')
+				break;
+			start = end;
+		}
+		else if (by_parens && kind == SQLTOK_CHAR && *p == '(')
+			parens++;
+		else if (by_parens && kind == SQLTOK_CHAR && *p == ')' && parens > 0)
+			parens--;
+		p = end;
+	}
+	return true;
+}
+
 void
 pipeopt_lint_text(const char *sql, const bool *enabled,
 				  const LintEvidence *evidence, LintEmit emit, void *arg)
 {
 	LintRun    *run;
 	int			n = 0;
-	int			parens = 0;
 
 #ifdef PIPEOPT_LINT_CLI
 	/* malloc: palloc may not have a context yet in the offline command */
@@ -260,33 +340,11 @@ pipeopt_lint_text(const char *sql, const bool *enabled,
 	 * A statement does not parse: split the text at semicolons outside
 	 * quotes, comments and parentheses, and lint the statements one by one,
 	 * so the others still get their findings and the error points at the
-	 * statement that has it.
+	 * statement that has it. If a parenthesis is never closed, the split
+	 * ignores parentheses instead (the broken statement swallowed the rest).
 	 */
-	n = 0;
-	for (const char *p = sql, *start = sql; ; )
-	{
-		SqlTokenKind kind;
-		const char *end = *p ? sql_next_token(sql, p, &kind) : p;
-
-		if (*p == '\0' || (kind == SQLTOK_CHAR && *p == ';' && parens == 0))
-		{
-			int			len = (int) (p - start);
-			char	   *part = lint_strndup(start, len);
-
-			if (part == NULL)
-				break;
-			(void) lint_part(run, part, (int) (start - sql), &n, true);
-			lint_free(part);
-			if (*p == '\0')
-				break;
-			start = end;
-		}
-		else if (kind == SQLTOK_CHAR && *p == '(')
-			parens++;
-		else if (kind == SQLTOK_CHAR && *p == ')' && parens > 0)
-			parens--;
-		p = end;
-	}
+	if (!lint_split(run, sql, true))
+		(void) lint_split(run, sql, false);
 	lint_free_run(run);
 }
 

@@ -82,6 +82,8 @@ typedef struct LintRun
 	const char *text;
 	int			statement;
 	int			stmt_location;	/* byte offset of the statement in text */
+	List	   *stmts;			/* every RawStmt of the part being linted */
+	RawStmt    *current_stmt;	/* the one being linted */
 	int			offset;			/* node locations are relative to this */
 	const bool *enabled;		/* per rule, in pipeopt_lint_rules order */
 	const LintEvidence *evidence;	/* runtime evidence, or NULL */

@@ -4,9 +4,11 @@
  *	  cartesian-product: the join graph of a FROM list.
  *
  * Every relation of the FROM list (tables, subqueries, CTE references) is a
- * node; a JOIN ... ON/USING/NATURAL, or a WHERE conjunct (subqueries
- * included) that names columns of two relations, is an edge. CROSS JOIN,
- * ON true and comma joins add none. Set-returning functions, VALUES lists
+ * node; a JOIN ... ON/USING/NATURAL, an explicit CROSS JOIN (the product is
+ * written on purpose), or a WHERE conjunct (subqueries included) that names
+ * columns of two relations, is an edge. ON true and comma joins add none.
+ * Relations that a subquery ties to the same outer row (EXISTS (SELECT
+ * FROM i, s WHERE i.o = o.id AND s.o = o.id)) are joined through it. Set-returning functions, VALUES lists
  * and one-row aggregate subqueries are left out: joining them without a
  * condition is usually the intent. A graph in more than one piece is a
  * cartesian product. Unqualified column names could belong to any
@@ -70,6 +72,15 @@ leaf_named(JoinGraph *g, const char *name)
 	return -1;
 }
 
+static int	add_leaf(JoinGraph *g, const char *name, bool skip);
+
+/* The node of an outer relation's name, made when first seen. */
+static int
+add_outer(JoinGraph *g, const char *name)
+{
+	return add_leaf(g, name, true);
+}
+
 static bool
 collect_refs(Node *node, Refs *r)
 {
@@ -83,6 +94,9 @@ collect_refs(Node *node, Refs *r)
 		const char *q = lint_column_qualifier(cref);
 		int			leaf = q ? leaf_named(r->g, q) : -1;
 
+		/* a name of no relation here: an outer query's, a shared anchor */
+		if (leaf < 0 && q != NULL)
+			leaf = add_outer(r->g, q);
 		if (leaf >= 0 && r->n < MAX_LEAVES)
 			r->leaves[r->n++] = leaf;
 		/* an unqualified name inside a subquery belongs to it, most likely */
@@ -132,6 +146,7 @@ one_row_subquery(SelectStmt *sel)
 		bool		known;
 
 		if (rt->val == NULL || !IsA(rt->val, FuncCall) ||
+			((FuncCall *) rt->val)->over != NULL ||	/* a window: one row each */
 			!lint_is_aggregate_call((FuncCall *) rt->val, &known))
 			return false;
 	}
@@ -182,8 +197,17 @@ add_item(JoinGraph *g, Node *item)
 
 		if (left < 0 || right < 0)
 			return -1;
-		if (j->isNatural || j->usingClause != NIL)
+		/* NATURAL, USING, or CROSS JOIN (no condition: a product on purpose) */
+		if (j->isNatural || j->usingClause != NIL || j->quals == NULL)
 			unite(g, left, right);
+		/* (a JOIN b ...) AS j: columns named j.x belong to the join */
+		if (j->alias)
+		{
+			int			named = add_leaf(g, j->alias->aliasname, true);
+
+			if (named >= 0)
+				unite(g, named, left);
+		}
 		if (j->quals)
 			connect_refs(g, j->quals, -1);
 		return left;
@@ -246,13 +270,20 @@ rule_cartesian_product(LintRun *run, Node *node)
 	for (int i = 0; i < g->n; i++)
 	{
 		bool		first = true;
+		int			root = find(g, i);
+		bool		seen = false;
 
-		if (g->skip[i] || find(g, i) != i)
+		/* one piece per root that has a real relation, counted at its first */
+		if (g->skip[i])
+			continue;
+		for (int k = 0; k < i && !seen; k++)
+			seen = !g->skip[k] && find(g, k) == root;
+		if (seen)
 			continue;
 		appendStringInfoString(&ev, pieces ? ", [" : "[");
 		for (int j = 0; j < g->n; j++)
 		{
-			if (g->skip[j] || find(g, j) != i)
+			if (g->skip[j] || find(g, j) != root)
 				continue;
 			appendStringInfo(&ev, "%s%s", first ? "" : ", ",
 							 lint_json_string(g->names[j] ? g->names[j] : "?"));

@@ -55,11 +55,14 @@ static void
 check_like_pattern(LintRun *run, Node *pattern, int location)
 {
 	const char *lit = lint_const_string(pattern);
+	Node	   *first = pattern;
 
-	if (lit == NULL && IsA(pattern, A_Expr) &&
-		((A_Expr *) pattern)->kind == AEXPR_OP &&
-		opname_is(((A_Expr *) pattern)->name, "||"))
-		lit = lint_const_string(((A_Expr *) pattern)->lexpr);
+	/* '%' || $1 || '%' is (('%' || $1) || '%'): its start is leftmost */
+	while (first && IsA(first, A_Expr) && ((A_Expr *) first)->kind == AEXPR_OP &&
+		   opname_is(((A_Expr *) first)->name, "||") && ((A_Expr *) first)->lexpr)
+		first = ((A_Expr *) first)->lexpr;
+	if (lit == NULL && first != pattern)
+		lit = lint_const_string(first);
 
 	if (lit != NULL)
 	{
@@ -68,7 +71,7 @@ check_like_pattern(LintRun *run, Node *pattern, int location)
 						psprintf("{\"pattern\": %s, \"decided\": true}", lint_json_string(lit)),
 						"a LIKE pattern that starts with a wildcard cannot use a B-tree index");
 	}
-	else if (IsA(pattern, ParamRef))
+	else if (lint_is_param(pattern) || (first != pattern && lint_is_param(first)))
 		lint_report(run, LINT_INFO, location,
 					"{\"decided\": false, \"needs\": \"parameter values\"}",
 					"the LIKE pattern is a parameter: if it starts with a wildcard, no B-tree index can serve it (undecided)");

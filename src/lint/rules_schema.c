@@ -28,7 +28,8 @@ column_defs(Node *node)
 			if (IsA(lfirst(lc), ColumnDef))
 				defs = lappend(defs, lfirst(lc));
 	}
-	else if (IsA(node, AlterTableStmt))
+	else if (IsA(node, AlterTableStmt) &&
+			 ((AlterTableStmt *) node)->objtype == OBJECT_TABLE)	/* not ALTER TYPE */
 	{
 		foreach(lc, ((AlterTableStmt *) node)->cmds)
 		{
@@ -89,6 +90,12 @@ static const TypeAdvice advice[] = {
 	"column %s is bigserial: an identity column does the same with clearer ownership and permissions"},
 	{"serial-column", "smallserial", false,
 	"column %s is smallserial: an identity column does the same with clearer ownership and permissions"},
+	{"serial-column", "serial8", false,
+	"column %s is serial8: an identity column does the same with clearer ownership and permissions"},
+	{"serial-column", "serial4", false,
+	"column %s is serial4: an identity column does the same with clearer ownership and permissions"},
+	{"serial-column", "serial2", false,
+	"column %s is serial2: an identity column does the same with clearer ownership and permissions"},
 	{NULL, NULL, false, NULL}
 };
 
@@ -162,6 +169,38 @@ has_primary_key(List *constraints)
 	return false;
 }
 
+/* Does a later statement of the text add a primary key to the table? */
+static bool
+key_added_later(LintRun *run, RangeVar *rel)
+{
+	ListCell   *lc;
+	bool		after = false;
+
+	foreach(lc, run->stmts)
+	{
+		RawStmt    *raw = lfirst_node(RawStmt, lc);
+		ListCell   *c;
+
+		if (!after)
+		{
+			after = (raw == run->current_stmt);	/* statements after this one */
+			continue;
+		}
+		if (!IsA(raw->stmt, AlterTableStmt) ||
+			strcmp(((AlterTableStmt *) raw->stmt)->relation->relname, rel->relname) != 0)
+			continue;
+		foreach(c, ((AlterTableStmt *) raw->stmt)->cmds)
+		{
+			AlterTableCmd *cmd = lfirst_node(AlterTableCmd, c);
+
+			if (cmd->subtype == AT_AddConstraint && cmd->def && IsA(cmd->def, Constraint) &&
+				((Constraint *) cmd->def)->contype == CONSTR_PRIMARY)
+				return true;
+		}
+	}
+	return false;
+}
+
 void
 rule_table_without_primary_key(LintRun *run, Node *node)
 {
@@ -186,6 +225,9 @@ rule_table_without_primary_key(LintRun *run, Node *node)
 		if (IsA(elt, ColumnDef) && has_primary_key(((ColumnDef *) elt)->constraints))
 			return;
 	}
+	/* pg_dump writes ALTER TABLE ... ADD CONSTRAINT ... PRIMARY KEY later */
+	if (key_added_later(run, cs->relation))
+		return;
 	lint_report(run, LINT_WARNING, cs->relation->location,
 				psprintf("{\"table\": %s}", lint_json_string(cs->relation->relname)),
 				"table %s is created without a primary key", cs->relation->relname);

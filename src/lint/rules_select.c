@@ -73,8 +73,9 @@ rule_limit_without_order_by(LintRun *run, Node *node)
 	if (!IsA(node, SelectStmt))
 		return;
 	sel = (SelectStmt *) node;
+	/* SELECT 1 LIMIT 1 limits nothing; a UNION's rows come from its arms */
 	if (sel->limitCount == NULL || sel->sortClause != NIL ||
-		sel->fromClause == NIL || lint_in_exists(run))
+		(sel->fromClause == NIL && sel->op == SETOP_NONE) || lint_in_exists(run))
 		return;
 	/* LIMIT ALL / LIMIT NULL limit nothing */
 	lim = IsA(sel->limitCount, A_Const) ? (A_Const *) sel->limitCount : NULL;
@@ -217,11 +218,40 @@ name_in(List *names, const char *name)
 	return false;
 }
 
+typedef struct SubLinkSearch
+{
+	List	   *sublinks;
+	int			depth;
+} SubLinkSearch;
+
+/* The scalar and ARRAY subqueries of an expression (not inside them). */
+static bool
+find_sublinks(Node *node, SubLinkSearch *s)
+{
+	bool		result;
+
+	if (node == NULL || s->depth >= LINT_MAX_DEPTH)
+		return false;
+	if (IsA(node, SubLink))
+	{
+		SubLink    *sl = (SubLink *) node;
+
+		if (sl->subLinkType == EXPR_SUBLINK || sl->subLinkType == ARRAY_SUBLINK)
+			s->sublinks = lappend(s->sublinks, sl);
+		return false;
+	}
+	s->depth++;
+	result = raw_expression_tree_walker(node, find_sublinks, (void *) s);
+	s->depth--;
+	return result;
+}
+
 void
 rule_correlated_subquery_in_select_list(LintRun *run, Node *node)
 {
 	SelectStmt *sel;
 	NameSearch	outer = {NIL, NIL, 0, 0, 0};
+	SubLinkSearch found = {NIL, 0};
 	ListCell   *lc;
 
 	if (!IsA(node, SelectStmt))
@@ -230,20 +260,19 @@ rule_correlated_subquery_in_select_list(LintRun *run, Node *node)
 	if (sel->fromClause == NIL)
 		return;
 	(void) collect_names((Node *) sel->fromClause, &outer);
-
 	foreach(lc, sel->targetList)
+		(void) find_sublinks(lfirst_node(ResTarget, lc)->val, &found);
+
+	foreach(lc, found.sublinks)
 	{
-		ResTarget  *rt = lfirst_node(ResTarget, lc);
-		SubLink    *sl;
+		SubLink    *sl = lfirst(lc);
 		NameSearch	inner = {NIL, NIL, 0, 0, 0};
 		ListCell   *q;
 
-		if (rt->val == NULL || !IsA(rt->val, SubLink))
-			continue;
-		sl = (SubLink *) rt->val;
-		if (sl->subLinkType != EXPR_SUBLINK && sl->subLinkType != ARRAY_SUBLINK)
-			continue;
 		(void) collect_names(sl->subselect, &inner);
+		/* over the row's own array or JSON (no table): nothing to join */
+		if (inner.tables == 0)
+			continue;
 		foreach(q, inner.qualifiers)
 		{
 			const char *name = lfirst(q);

@@ -95,13 +95,24 @@ lint_is_root(LintRun *run)
 	return run->depth == 0;
 }
 
-/* Is the node being visited the query of an EXISTS (...)? */
+/*
+ * Is the node being visited the query of an EXISTS (...), or an arm of a
+ * set operation that is?
+ */
 bool
 lint_in_exists(LintRun *run)
 {
-	Node	   *p = lint_parent(run, 1);
+	for (int up = 1;; up++)
+	{
+		Node	   *p = lint_parent(run, up);
 
-	return p && IsA(p, SubLink) && ((SubLink *) p)->subLinkType == EXISTS_SUBLINK;
+		if (p == NULL)
+			return false;
+		if (IsA(p, SubLink))
+			return ((SubLink *) p)->subLinkType == EXISTS_SUBLINK;
+		if (!IsA(p, SelectStmt) || ((SelectStmt *) p)->op == SETOP_NONE)
+			return false;
+	}
 }
 
 bool

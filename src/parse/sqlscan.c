@@ -66,10 +66,27 @@ sql_next_token(const char *text, const char *p, SqlTokenKind *kind)
 	}
 	if (p[0] == '/' && p[1] == '*')
 	{
-		const char *e = strstr(p + 2, "*/");
+		/* block comments nest in PostgreSQL */
+		const char *e = p + 2;
+		int			depth = 1;
 
+		while (*e && depth > 0)
+		{
+			if (e[0] == '/' && e[1] == '*')
+			{
+				depth++;
+				e += 2;
+			}
+			else if (e[0] == '*' && e[1] == '/')
+			{
+				depth--;
+				e += 2;
+			}
+			else
+				e++;
+		}
 		*kind = SQLTOK_COMMENT;
-		return e ? e + 2 : p + strlen(p);
+		return e;
 	}
 	if (*p == '"')
 	{
