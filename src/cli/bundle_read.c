@@ -177,13 +177,15 @@ read_string(char **p)
 					if (!hex4(s + 1, &cp))
 						return NULL;
 					s += 4;
-					/* a surrogate pair */
+					/* a surrogate pair; a lone surrogate becomes U+FFFD */
 					if (cp >= 0xD800 && cp < 0xDC00 && s[1] == '\\' && s[2] == 'u' &&
-						hex4(s + 3, &lo))
+						hex4(s + 3, &lo) && lo >= 0xDC00 && lo < 0xE000)
 					{
 						cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
 						s += 6;
 					}
+					else if (cp >= 0xD800 && cp < 0xE000)
+						cp = 0xFFFD;
 					o = put_utf8(o, cp);
 					break;
 				}
@@ -363,9 +365,17 @@ bundle_read(const char *data, size_t len, int *nstmts, const char **error)
 	return stmts;
 }
 
+static int
+by_fingerprint(const void *a, const void *b)
+{
+	return strcmp(((const BundleStatement *) a)->fingerprint,
+				  ((const BundleStatement *) b)->fingerprint);
+}
+
 BundleStatement *
 bundle_parse(char *text, int *nstmts, const char **error)
 {
+	bool		sorted = false;
 	char	   *line;
 	char	   *next;
 	BundleStatement *stmts = NULL;
@@ -465,15 +475,20 @@ bundle_parse(char *text, int *nstmts, const char **error)
 		else if (strcmp(type, "sample") == 0)
 		{
 			const char *fp = field(keys, vals, nf, "fingerprint");
+			BundleStatement key;
+			BundleStatement *st;
 
-			/* statements come before samples in a bundle */
-			for (int i = 0; fp && i < n; i++)
+			/* statements come before samples: sort them once, then search */
+			if (!sorted && n > 1)
+				qsort(stmts, n, sizeof(BundleStatement), by_fingerprint);
+			sorted = true;
+			key.fingerprint = (char *) fp;
+			st = (fp && n > 0) ? bsearch(&key, stmts, n, sizeof(BundleStatement), by_fingerprint) : NULL;
+			if (st != NULL)
 			{
-				LintEvidence *e = &stmts[i].evidence;
+				LintEvidence *e = &st->evidence;
 
-				if (strcmp(stmts[i].fingerprint, fp) != 0)
-					continue;
-				stmts[i].has_evidence = true;
+				st->has_evidence = true;
 				e->calls += number(keys, vals, nf, "calls");
 				e->rows += number(keys, vals, nf, "rows");
 				e->plans += number(keys, vals, nf, "plans");
@@ -482,7 +497,6 @@ bundle_parse(char *text, int *nstmts, const char **error)
 				e->shared_blks_hit += number(keys, vals, nf, "shared_blks_hit");
 				e->shared_blks_read += number(keys, vals, nf, "shared_blks_read");
 				e->temp_blks_written += number(keys, vals, nf, "temp_blks_written");
-				break;
 			}
 		}
 	}

@@ -347,9 +347,17 @@ main(int argc, char **argv)
 				out.file = out.uri = where;
 				out.text = stmts[s].query;
 				memset(&out.cursor, 0, sizeof(out.cursor));
-				pipeopt_lint_text(stmts[s].query, enabled,
-								  stmts[s].has_evidence ? &stmts[s].evidence : NULL,
-								  emit, &out);
+				/* the same checks as a file's text (\u escapes can make anything) */
+				if (!pg_verify_mbstr(PG_UTF8, stmts[s].query, (int) strlen(stmts[s].query), true))
+				{
+					if (enabled[LINT_PARSE_ERROR])
+						print_finding(&out, 0, "parse-error", LINT_ERROR, -1,
+									  "the statement is not valid UTF-8", "{}");
+				}
+				else
+					pipeopt_lint_text(stmts[s].query, enabled,
+									  stmts[s].has_evidence ? &stmts[s].evidence : NULL,
+									  emit, &out);
 				out.file = strcmp(files[i], "-") == 0 ? "<stdin>" : files[i];
 				out.uri = out.file;
 				free(where);
