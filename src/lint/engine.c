@@ -56,12 +56,6 @@ lint_free(void *p)
 #endif
 }
 
-static void
-lint_free_run(LintRun *run)
-{
-	lint_free(run);
-}
-
 /* Call every enabled rule on one node. */
 static void
 visit_rules(Node *node, LintRun *run)
@@ -332,7 +326,7 @@ pipeopt_lint_text(const char *sql, const bool *enabled,
 
 	if (lint_part(run, sql, 0, &n, false))
 	{
-		lint_free_run(run);
+		lint_free(run);
 		return;
 	}
 
@@ -345,7 +339,7 @@ pipeopt_lint_text(const char *sql, const bool *enabled,
 	 */
 	if (!lint_split(run, sql, true))
 		(void) lint_split(run, sql, false);
-	lint_free_run(run);
+	lint_free(run);
 }
 
 const char *

@@ -37,11 +37,7 @@ extern void rule_low_cache_hit(LintRun *run, Node *node);
 extern void rule_high_planning_time(LintRun *run, Node *node);
 
 /* rules_schema.c */
-extern void rule_char_n_type(LintRun *run, Node *node);
-extern void rule_money_type(LintRun *run, Node *node);
-extern void rule_timestamp_without_time_zone(LintRun *run, Node *node);
-extern void rule_varchar_length_limit(LintRun *run, Node *node);
-extern void rule_serial_column(LintRun *run, Node *node);
+extern void rule_column_type(LintRun *run, Node *node);	/* every type rule */
 extern void rule_table_without_primary_key(LintRun *run, Node *node);
 
 /* rules_dml.c */

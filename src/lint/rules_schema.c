@@ -99,9 +99,14 @@ static const TypeAdvice advice[] = {
 	{NULL, NULL, false, NULL}
 };
 
-static void
-check_types(LintRun *run, Node *node, const char *rule)
+/*
+ * The visitor of every type rule: the advice entries of the rule being
+ * visited (run->current) decide what it reports.
+ */
+void
+rule_column_type(LintRun *run, Node *node)
 {
+	const char *rule = run->current->id;
 	ListCell   *lc;
 
 	if (!lint_is_root(run))
@@ -125,36 +130,6 @@ check_types(LintRun *run, Node *node, const char *rule)
 						advice[i].message, col->colname);
 		}
 	}
-}
-
-void
-rule_char_n_type(LintRun *run, Node *node)
-{
-	check_types(run, node, "char-n-type");
-}
-
-void
-rule_money_type(LintRun *run, Node *node)
-{
-	check_types(run, node, "money-type");
-}
-
-void
-rule_timestamp_without_time_zone(LintRun *run, Node *node)
-{
-	check_types(run, node, "timestamp-without-time-zone");
-}
-
-void
-rule_varchar_length_limit(LintRun *run, Node *node)
-{
-	check_types(run, node, "varchar-length-limit");
-}
-
-void
-rule_serial_column(LintRun *run, Node *node)
-{
-	check_types(run, node, "serial-column");
 }
 
 static bool
