@@ -25,6 +25,7 @@ OBJS = \
 	src/sqlapi/capture_api.o \
 	src/sqlapi/lint_api.o \
 	$(LINT_OBJS) \
+	$(CATALOG_OBJS) \
 	src/parse/pg_query_isolated.o
 
 # The rule engine: built into pipeopt.so and, a second time, into the
@@ -34,6 +35,9 @@ LINT_SRCS = src/lint/engine.c src/lint/util.c src/lint/rules.c src/parse/sqlscan
 	src/lint/rules_joins.c src/lint/rules_dml.c src/lint/rules_runtime.c \
 	src/lint/rules_schema.c
 LINT_OBJS = $(LINT_SRCS:.c=.o)
+# The rules that need the catalogs: in the server only.
+CATALOG_OBJS = src/lint/catalog.o src/lint/catalog_index.o \
+	src/lint/rules_catalog_quals.o src/lint/rules_catalog_sets.o
 CLI_OBJS = $(patsubst %.c,%.cli.o,$(LINT_SRCS) src/cli/pipeopt_lint.c src/cli/bundle_read.c)
 SCRIPTS_built = pipeopt-lint
 

@@ -357,7 +357,7 @@ main(int argc, char **argv)
 				else
 					pipeopt_lint_text(stmts[s].query, enabled,
 									  stmts[s].has_evidence ? &stmts[s].evidence : NULL,
-									  emit, &out);
+									  NULL, emit, &out);
 				out.file = strcmp(files[i], "-") == 0 ? "<stdin>" : files[i];
 				out.uri = out.file;
 				free(where);
@@ -379,7 +379,7 @@ main(int argc, char **argv)
 							  "the input is not valid UTF-8", "{}");
 		}
 		else
-			pipeopt_lint_text(text, enabled, NULL, emit, &out);
+			pipeopt_lint_text(text, enabled, NULL, NULL, emit, &out);
 		free(text);
 	}
 	if (out.format == FORMAT_JSON)

@@ -157,11 +157,16 @@ lint_tree(LintRun *run, List *tree, int offset, int *n)
 		run->stmt_location = statement_start(run->text, offset + raw->stmt_location);
 		run->current_stmt = raw;
 		run->offset = offset;
+		run->stmt_end = raw->stmt_len > 0 ?
+			offset + raw->stmt_location + raw->stmt_len :
+			offset + (int) strlen(run->text + offset);
 		run->depth = 0;
 		if (query)
 			visit_node(query, run);
 		else
 			visit_rules(raw->stmt, run);	/* DDL: its node only, not walked */
+		if (run->catalog && query == raw->stmt)
+			run->catalog->analyze(run);
 		lint_flush(run);
 	}
 }
@@ -304,7 +309,8 @@ lint_split(LintRun *run, const char *sql, bool by_parens)
 
 void
 pipeopt_lint_text(const char *sql, const bool *enabled,
-				  const LintEvidence *evidence, LintEmit emit, void *arg)
+				  const LintEvidence *evidence, const LintCatalog *catalog,
+				  LintEmit emit, void *arg)
 {
 	LintRun    *run;
 	int			n = 0;
@@ -321,6 +327,7 @@ pipeopt_lint_text(const char *sql, const bool *enabled,
 	run->text = sql;
 	run->enabled = enabled;
 	run->evidence = evidence;
+	run->catalog = catalog;
 	run->emit = emit;
 	run->arg = arg;
 

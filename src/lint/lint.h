@@ -7,8 +7,8 @@
  * The same sources build into pipeopt.so and into pipeopt-lint. Rule code
  * uses only what libpg_query.a also provides outside a server: palloc,
  * lists, StringInfo, raw_expression_tree_walker. It never switches memory
- * contexts, never uses PG_TRY, and never reads catalogs: what a rule would
- * need beyond the tree comes later through a context interface.
+ * contexts, never uses PG_TRY, and never reads catalogs: the rules that need
+ * them are server-only and come in through LintCatalog.
  *
  * Glossary: a rule has an id, a category and a default severity; a finding
  * is one rule's verdict on one place of one statement; a finding is
@@ -59,6 +59,19 @@ typedef struct LintFinding
 typedef void (*LintEmit) (const LintFinding *finding, void *arg);
 
 /*
+ * The catalogs, inside a server only (pipeopt-lint has none). After the
+ * tree rules have seen a statement, the engine hands it to analyze(), which
+ * runs parse analysis and the rules that need catalogs (their visit is
+ * NULL in the rule table). They report through lint_report() like the
+ * others and may retract a tree rule's finding the catalogs disprove.
+ */
+typedef struct LintCatalog
+{
+	void		(*analyze) (struct LintRun *run);
+	void	   *arg;
+} LintCatalog;
+
+/*
  * Runtime evidence of one captured statement, summed over the history
  * (pipeopt.analyze() passes it; lint of a bare text has none).
  */
@@ -87,6 +100,8 @@ typedef struct LintRun
 	int			offset;			/* node locations are relative to this */
 	const bool *enabled;		/* per rule, in pipeopt_lint_rules order */
 	const LintEvidence *evidence;	/* runtime evidence, or NULL */
+	const LintCatalog *catalog; /* NULL: no catalog rules */
+	int			stmt_end;		/* byte offset just after the statement */
 	LintEmit	emit;
 	void	   *arg;
 	Node	   *ancestors[LINT_MAX_DEPTH];
@@ -110,6 +125,7 @@ extern const int pipeopt_lint_nrules;
  */
 extern void pipeopt_lint_text(const char *sql, const bool *enabled,
 							  const LintEvidence *evidence,
+							  const LintCatalog *catalog,
 							  LintEmit emit, void *arg);
 
 extern const char *pipeopt_lint_severity_name(LintSeverity s);
@@ -133,6 +149,7 @@ extern bool lint_in_exists(LintRun *run);
 extern bool lint_funcname_is(List *funcname, const char *name);
 extern bool lint_is_aggregate_call(FuncCall *fc, bool *known);
 extern void lint_flush(LintRun *run);
+extern void lint_retract(LintRun *run, int rule, int location);
 extern bool lint_const_int(Node *node, long *value);
 extern bool lint_is_param(Node *node);
 extern double lint_finite(double v);

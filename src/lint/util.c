@@ -74,6 +74,19 @@ lint_flush(LintRun *run)
 	run->npending = 0;
 }
 
+/* Take back a pending finding of rule at location (relative to run->offset). */
+void
+lint_retract(LintRun *run, int rule, int location)
+{
+	int			kept = 0;
+
+	for (int i = 0; i < run->npending; i++)
+		if (run->pending[i].rule != &pipeopt_lint_rules[rule] ||
+			run->pending[i].location != run->offset + location)
+			run->pending[kept++] = run->pending[i];
+	run->npending = kept;
+}
+
 /* The up-th ancestor that is not a List (1 = parent), or NULL. */
 Node *
 lint_parent(LintRun *run, int up)

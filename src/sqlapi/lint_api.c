@@ -9,7 +9,10 @@
 
 #include "fmgr.h"
 #include "funcapi.h"
+#include "lint/catalog.h"
 #include "lint/lint.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
@@ -137,13 +140,17 @@ evidence_from_jsonb(Jsonb *jb)
  * lint(sql, evidence) -> (statement, rule, severity, location, line, col, message,
  *				 why, fix, evidence): findings for any SQL text; a statement
  *				 that does not parse gives a row of rule "parse-error". The
- *				 optional evidence (jsonb) feeds the runtime rules.
+ *				 optional evidence (jsonb) feeds the runtime rules; as_role
+ *				 is whom the catalog rules analyze as (default: the caller;
+ *				 '-', i.e. 0: no catalog rules).
  */
 Datum
 pipeopt_lint(PG_FUNCTION_ARGS)
 {
 	char	   *sql;
 	LintEvidence *evidence = NULL;
+	LintCatalog catalog;
+	LintCatalog *catalog_p = &catalog;
 	LintOut		out;
 
 	InitMaterializedSRF(fcinfo, 0);
@@ -153,10 +160,32 @@ pipeopt_lint(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(1))
 		evidence = evidence_from_jsonb(PG_GETARG_JSONB_P(1));
 
+	/*
+	 * The catalog rules analyze as the caller, or as as_role (the role that
+	 * ran a captured statement) with that role's login search_path: only
+	 * for a caller who has that role's privileges already.
+	 */
+	if (PG_NARGS() > 2 && !PG_ARGISNULL(2) && PG_GETARG_OID(2) == InvalidOid)
+		catalog_p = NULL;		/* '-' (0): nobody to analyze as */
+	else if (PG_NARGS() > 2 && !PG_ARGISNULL(2))
+	{
+		Oid			role = PG_GETARG_OID(2);
+
+		if (!has_privs_of_role(GetUserId(), role))
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("permission denied to lint as role %s", GetUserNameFromId(role, false)),
+					 errdetail("The catalog rules analyze statements with the privileges of as_role."),
+					 errhint("Only members of a role may lint as that role; leave as_role NULL to lint as yourself.")));
+		pipeopt_lint_catalog_init(&catalog, role, true);
+	}
+	else
+		pipeopt_lint_catalog_init(&catalog, GetUserId(), false);
+
 	out.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	out.text = sql;
 	memset(&out.cursor, 0, sizeof(out.cursor));
-	pipeopt_lint_text(sql, enabled_rules(), evidence, emit_row, &out);
+	pipeopt_lint_text(sql, enabled_rules(), evidence, catalog_p, emit_row, &out);
 	return (Datum) 0;
 }
 

@@ -42,7 +42,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	{
 		pipeopt_lint_text(stmts[i].query, NULL,
 						  stmts[i].has_evidence ? &stmts[i].evidence : NULL,
-						  ignore, NULL);
+						  NULL, ignore, NULL);
 		free(stmts[i].fingerprint);
 		free(stmts[i].query);
 	}

@@ -41,7 +41,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(text, data, size);
 	text[size] = '\0';
-	pipeopt_lint_text(text, NULL, NULL, count_finding, &sum);
+	pipeopt_lint_text(text, NULL, NULL, NULL, count_finding, &sum);
 	free(text);
 	return 0;
 }

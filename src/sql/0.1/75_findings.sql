@@ -77,12 +77,23 @@ BEGIN
       FROM @extschema@.samples s
      WHERE s.fingerprint IN (SELECT t.fingerprint FROM pipeopt_analyze_todo t)
      GROUP BY s.fingerprint
+  ), roles AS (
+    -- the catalog rules analyze a statement as the local role that ran it
+    -- most (none known: no catalog rules, never as the caller)
+    SELECT DISTINCT ON (s.fingerprint) s.fingerprint, s.userid
+      FROM @extschema@.samples s
+      JOIN @extschema@.captures c ON c.capture_id = s.capture_id AND c.origin = 'local'
+      JOIN pg_catalog.pg_roles r ON r.oid = s.userid
+     WHERE s.fingerprint IN (SELECT t.fingerprint FROM pipeopt_analyze_todo t)
+     GROUP BY s.fingerprint, s.userid
+     ORDER BY s.fingerprint, sum(s.calls) DESC, s.userid
   ), found AS (
     INSERT INTO @extschema@.statement_findings (fingerprint, rule, severity, location, message, evidence)
     SELECT t.fingerprint, l.rule, l.severity, l.location, l.message, l.evidence
       FROM pipeopt_analyze_todo t
       LEFT JOIN evidence e ON e.fingerprint = t.fingerprint
-     CROSS JOIN LATERAL @extschema@.lint(t.query, e.evidence) l
+      LEFT JOIN roles r ON r.fingerprint = t.fingerprint
+     CROSS JOIN LATERAL @extschema@.lint(t.query, e.evidence, coalesce(r.userid, 0)::regrole) l
     RETURNING 1
   )
   SELECT count(*) INTO findings FROM found;

@@ -6,7 +6,7 @@ GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.parse_statement(text),
                           @extschema@.fingerprint(text),
                           @extschema@.normalize(text),
-                          @extschema@.lint(text, jsonb),
+                          @extschema@.lint(text, jsonb, regrole),
                           @extschema@.rules() TO PUBLIC;
 GRANT SELECT ON @extschema@.rules TO PUBLIC;
 GRANT SELECT ON @extschema@.findings, @extschema@.statement_findings,

@@ -1,0 +1,353 @@
+/*-------------------------------------------------------------------------
+ *
+ * catalog.c
+ *	  Parse analysis of one statement for the catalog rules, safely.
+ *
+ * A captured statement is analyzed as the role that ran it (the caller of
+ * pipeopt.lint() otherwise), in a security-restricted context, as
+ * PostgreSQL does for index expressions: no superuser ever resolves a
+ * user's names or types. Parse analysis only: nothing is planned or
+ * executed, and no hook (pg_stat_statements') sees it. It happens in a
+ * subtransaction that is always rolled back, under a lock timeout: the
+ * locks it takes end with the statement, and a statement that does not
+ * analyze here (a table since dropped, a temporary table of another
+ * session, an unknown $n type) is skipped, its tree rules' findings kept.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/indexing.h"
+#include "catalog/pg_db_role_setting.h"
+#include "lint/catalog.h"
+#include "miscadmin.h"
+#include "nodes/nodeFuncs.h"
+#include "parser/analyze.h"
+#include "parser/parse_node.h"
+#include "parser/parse_param.h"
+#include "parser/parser.h"
+#include "pipeopt.h"
+#include "utils/array.h"
+#include "utils/rel.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
+#include "utils/snapmgr.h"
+
+/* The rule index of id, or -1 when it is turned off (cache: per call site). */
+int
+cat_rule(CatContext *cx, const char *id, int *cache)
+{
+	if (*cache < 0)
+		*cache = pipeopt_lint_rule_index(id);
+	if (*cache < 0 || (cx->run->enabled && !cx->run->enabled[*cache]))
+		return -1;
+	return *cache;
+}
+
+/* lint_report() for a catalog rule; location: in the statement, or -1. */
+void
+cat_report(CatContext *cx, int rule, LintSeverity severity, int location,
+		   const char *evidence, const char *fmt,...)
+{
+	MemoryContext old = MemoryContextSwitchTo(cx->mcxt);
+	StringInfoData msg;
+
+	initStringInfo(&msg);
+	for (;;)
+	{
+		va_list		args;
+		int			needed;
+
+		va_start(args, fmt);
+		needed = appendStringInfoVA(&msg, fmt, args);
+		va_end(args);
+		if (needed == 0)
+			break;
+		enlargeStringInfo(&msg, needed);
+	}
+	cx->run->current = &pipeopt_lint_rules[rule];
+	lint_report(cx->run, severity, location >= 0 ? cx->base + location : -1,
+				pstrdup(evidence ? evidence : "{}"), "%s", msg.data);
+	MemoryContextSwitchTo(old);
+}
+
+/* Take back a tree rule's finding at location (in the statement). */
+void
+cat_retract(CatContext *cx, int rule, int location)
+{
+	if (location >= 0)
+		lint_retract(cx->run, rule, cx->base + location);
+}
+
+typedef struct FindRelation
+{
+	const char *name;			/* the alias, or the table's name */
+	int			location;
+} FindRelation;
+
+static bool
+find_relation(Node *node, FindRelation *f)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, RangeVar))
+	{
+		RangeVar   *rv = (RangeVar *) node;
+		const char *name = rv->alias ? rv->alias->aliasname : rv->relname;
+
+		if (name && strcmp(name, f->name) == 0)
+		{
+			f->location = rv->location;
+			return true;
+		}
+		return false;
+	}
+	return raw_expression_tree_walker(node, find_relation, f);
+}
+
+/* Where the statement names rte (its first mention), or -1. */
+int
+cat_relation_location(CatContext *cx, RangeTblEntry *rte)
+{
+	FindRelation f = {rte->eref->aliasname, -1};
+
+	(void) find_relation(cx->raw, &f);
+	return f.location;
+}
+
+/* The conditions of WHERE and every JOIN ... ON of a FROM tree, split at AND. */
+static void
+add_conjuncts(Node *node, List **quals)
+{
+	if (node == NULL)
+		return;
+	if (is_andclause(node))
+	{
+		ListCell   *lc;
+
+		foreach(lc, ((BoolExpr *) node)->args)
+			add_conjuncts(lfirst(lc), quals);
+	}
+	else if (IsA(node, List))
+	{
+		ListCell   *lc;
+
+		foreach(lc, (List *) node)
+			add_conjuncts(lfirst(lc), quals);
+	}
+	else
+		*quals = lappend(*quals, node);
+}
+
+static void
+collect_quals(Node *jt, List **quals)
+{
+	ListCell   *lc;
+
+	if (jt == NULL)
+		return;
+	if (IsA(jt, FromExpr))
+	{
+		foreach(lc, ((FromExpr *) jt)->fromlist)
+			collect_quals(lfirst(lc), quals);
+		add_conjuncts(((FromExpr *) jt)->quals, quals);
+	}
+	else if (IsA(jt, JoinExpr))
+	{
+		collect_quals(((JoinExpr *) jt)->larg, quals);
+		collect_quals(((JoinExpr *) jt)->rarg, quals);
+		add_conjuncts(((JoinExpr *) jt)->quals, quals);
+	}
+}
+
+/* Every query level: the statement, subqueries, CTEs, sublinks. */
+static bool
+walk_levels(Node *node, CatContext *cx)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Query))
+	{
+		Query	   *q = (Query *) node;
+		List	   *quals = NIL;
+
+		collect_quals((Node *) q->jointree, &quals);
+		cat_rules_quals(cx, q, quals);
+		cat_rules_sets(cx, q, quals);
+		return query_tree_walker(q, walk_levels, cx, 0);
+	}
+	return expression_tree_walker(node, walk_levels, cx);
+}
+
+/* Parse and analyze text ($n types inferred) and run the rules on it. */
+static void
+analyze_text(CatContext *cx, const char *text)
+{
+	List	   *raws = raw_parser(text, RAW_PARSE_DEFAULT);
+	ParseState *pstate;
+	Oid		   *types = NULL;
+	int			ntypes = 0;
+	Query	   *query;
+
+	if (list_length(raws) != 1)
+		return;
+	pstate = make_parsestate(NULL);
+	pstate->p_sourcetext = text;
+	setup_parse_variable_parameters(pstate, &types, &ntypes);
+	/* parse analysis scribbles on the raw tree: keep a copy to find names in */
+	cx->raw = copyObject(linitial_node(RawStmt, raws)->stmt);
+	query = transformTopLevelStmt(pstate, linitial_node(RawStmt, raws));
+	check_variable_parameters(pstate, query);
+	free_parsestate(pstate);
+	if (query->commandType == CMD_UTILITY)
+		return;
+	cx->analyzed++;
+	walk_levels((Node *) query, cx);
+}
+
+static void
+catalog_analyze(LintRun *run)
+{
+	CatContext *cx = (CatContext *) run->catalog->arg;
+	Node	   *stmt = run->current_stmt->stmt;
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	MemoryContext work;
+	Oid			save_userid;
+	int			save_sec;
+	char	   *text;
+
+	if (!IsA(stmt, SelectStmt) && !IsA(stmt, InsertStmt) &&
+		!IsA(stmt, UpdateStmt) && !IsA(stmt, DeleteStmt))
+		return;
+	cx->run = run;
+	cx->base = run->stmt_location - run->offset;
+	text = pnstrdup(run->text + run->stmt_location, run->stmt_end - run->stmt_location);
+
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	BeginInternalSubTransaction(NULL);
+	work = AllocSetContextCreate(oldcxt, "pipeopt catalog rules", ALLOCSET_DEFAULT_SIZES);
+	MemoryContextSwitchTo(work);
+	PG_TRY();
+	{
+		int			nest;
+		char		timeout[32];
+
+		SetUserIdAndSecContext(cx->role, save_sec | SECURITY_LOCAL_USERID_CHANGE |
+							   SECURITY_RESTRICTED_OPERATION);
+		nest = NewGUCNestLevel();
+		if (cx->search_path)
+			(void) set_config_option("search_path", cx->search_path, PGC_USERSET,
+									 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+		snprintf(timeout, sizeof(timeout), "%d", pipeopt_capture_lock_timeout);
+		(void) set_config_option("lock_timeout", timeout, PGC_USERSET,
+								 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+		analyze_text(cx, text);
+		AtEOXact_GUC(false, nest);
+		SetUserIdAndSecContext(save_userid, save_sec);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+		MemoryContextDelete(work);
+		/* a cancel or a shutdown is not this statement's problem */
+		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
+			edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN ||
+			edata->sqlerrcode == ERRCODE_OUT_OF_MEMORY)
+			ReThrowError(edata);
+		cx->skipped++;
+		ereport(DEBUG1,
+				(errmsg_internal("pipeopt: catalog rules skipped statement %d: %s",
+								 run->statement, edata->message)));
+		FreeErrorData(edata);
+		pfree(text);
+		return;
+	}
+	PG_END_TRY();
+	RollbackAndReleaseCurrentSubTransaction();
+	MemoryContextSwitchTo(oldcxt);
+	CurrentResourceOwner = oldowner;
+	MemoryContextDelete(work);
+	pfree(text);
+}
+
+/*
+ * The search_path role would log in with in this database: its settings
+ * in pg_db_role_setting, most specific first, else the server's.
+ */
+static char *
+login_search_path(Oid role)
+{
+	Oid			pairs[3][2] = {{MyDatabaseId, role}, {InvalidOid, role}, {MyDatabaseId, InvalidOid}};
+	Relation	rel = table_open(DbRoleSettingRelationId, AccessShareLock);
+	char	   *found = NULL;
+
+	for (int i = 0; i < 3 && found == NULL; i++)
+	{
+		ScanKeyData keys[2];
+		SysScanDesc scan;
+		HeapTuple	tup;
+
+		ScanKeyInit(&keys[0], Anum_pg_db_role_setting_setdatabase,
+					BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(pairs[i][0]));
+		ScanKeyInit(&keys[1], Anum_pg_db_role_setting_setrole,
+					BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(pairs[i][1]));
+		scan = systable_beginscan(rel, DbRoleSettingDatidRolidIndexId, true,
+								  NULL, 2, keys);
+		if (HeapTupleIsValid(tup = systable_getnext(scan)))
+		{
+			bool		isnull;
+			Datum		d = heap_getattr(tup, Anum_pg_db_role_setting_setconfig,
+										 RelationGetDescr(rel), &isnull);
+
+			if (!isnull)
+			{
+				ArrayType  *a = DatumGetArrayTypeP(d);
+				Datum	   *items;
+				int			n;
+
+				deconstruct_array(a, TEXTOID, -1, false, TYPALIGN_INT, &items, NULL, &n);
+				for (int j = 0; j < n && found == NULL; j++)
+				{
+					char	   *s = TextDatumGetCString(items[j]);
+
+					if (strncmp(s, "search_path=", 12) == 0)
+						found = pstrdup(s + 12);
+				}
+			}
+		}
+		systable_endscan(scan);
+	}
+	table_close(rel, AccessShareLock);
+	return found ? found : pstrdup(GetConfigOptionResetString("search_path"));
+}
+
+/*
+ * Catalog rules for a lint call, as role: with its login search_path if
+ * as_default (a captured statement), with the caller's otherwise.
+ */
+void
+pipeopt_lint_catalog_init(LintCatalog *catalog, Oid role, bool as_default)
+{
+	CatContext *cx = palloc0(sizeof(CatContext));
+
+	cx->role = role;
+	cx->search_path = as_default ? login_search_path(role) : NULL;
+	cx->mcxt = CurrentMemoryContext;
+	catalog->analyze = catalog_analyze;
+	catalog->arg = cx;
+}
