@@ -122,6 +122,25 @@ cat_relation_location(CatContext *cx, RangeTblEntry *rte)
 	return f.location;
 }
 
+static bool
+find_typed_param(Node *node, int *paramid)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, TypeCast) && ((TypeCast *) node)->arg &&
+		IsA(((TypeCast *) node)->arg, ParamRef) &&
+		((ParamRef *) ((TypeCast *) node)->arg)->number == *paramid)
+		return true;
+	return raw_expression_tree_walker(node, find_typed_param, paramid);
+}
+
+/* Does the text give $paramid a type ($n::type), or did analysis guess it? */
+bool
+cat_param_typed(CatContext *cx, int paramid)
+{
+	return find_typed_param(cx->raw, &paramid);
+}
+
 /* The conditions of WHERE and every JOIN ... ON of a FROM tree, split at AND. */
 static void
 add_conjuncts(Node *node, List **quals)

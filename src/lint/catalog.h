@@ -65,6 +65,7 @@ extern void cat_report(CatContext *cx, int rule, LintSeverity severity, int loca
 					   const char *evidence, const char *fmt,...) pg_attribute_printf(6, 7);
 extern void cat_retract(CatContext *cx, int rule, int location);
 extern int	cat_relation_location(CatContext *cx, RangeTblEntry *rte);
+extern bool cat_param_typed(CatContext *cx, int paramid);
 
 /* catalog_index.c */
 extern CatRel *cat_rel(CatContext *cx, Oid relid);

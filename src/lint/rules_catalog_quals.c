@@ -86,6 +86,39 @@ is_implicit_cast_of_column(Node *x)
 	return false;
 }
 
+typedef struct GuessedParams
+{
+	CatContext *cx;
+	bool		guessed;
+} GuessedParams;
+
+static bool
+find_guessed_param(Node *node, GuessedParams *g)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Param) && ((Param *) node)->paramkind == PARAM_EXTERN &&
+		!cat_param_typed(g->cx, ((Param *) node)->paramid))
+	{
+		g->guessed = true;
+		return true;
+	}
+	return expression_tree_walker(node, find_guessed_param, g);
+}
+
+/*
+ * Does the type of node rest on a $n whose type parse analysis inferred?
+ * A normalized text lost the literal that gave it its type.
+ */
+static bool
+type_guessed(CatContext *cx, Node *node)
+{
+	GuessedParams g = {cx, false};
+
+	(void) find_guessed_param(node, &g);
+	return g.guessed;
+}
+
 /* date_trunc(..., col) or col::date on a time column: a range does it. */
 static bool
 is_time_truncation(Node *x, Var *col)
@@ -139,7 +172,14 @@ check_side(CatContext *cx, Query *q, List *quals, Node *side, Node *other, int l
 
 	colname = cat_attname(rel, col->varattno);
 	expr = cat_deparse(rel, x, col->varno);
-	if (cast)
+	if (cast && type_guessed(cx, other))
+		cat_report(cx, rule, LINT_INFO, location,
+				   psprintf("{\"table\": %s, \"column\": %s, \"cast_to\": %s, \"decided\": false, \"needs\": \"parameter types\"}",
+							lint_json_string(rel->qualname), lint_json_string(colname),
+							lint_json_string(format_type_be(exprType(x)))),
+				   "%s.%s would be cast to %s if the value compared with it has the type inferred for its $n, and then index %s could not be used (undecided)",
+				   rel->relname, colname, format_type_be(exprType(x)), ix->name);
+	else if (cast)
 		cat_report(cx, rule, LINT_WARNING, location,
 				   psprintf("{\"table\": %s, \"column\": %s, \"column_type\": %s, \"cast_to\": %s, \"index\": %s}",
 							lint_json_string(rel->qualname), lint_json_string(colname),

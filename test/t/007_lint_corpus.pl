@@ -13,6 +13,8 @@ my $node = PostgreSQL::Test::Cluster->new('corpus');
 $node->init;
 $node->start;
 $node->safe_psql('postgres', 'CREATE EXTENSION pipeopt CASCADE');
+# the tables the catalog rules see (the corpus statements are never run)
+$node->safe_psql('postgres', "\\i $src/test/corpus/schema.sql");
 $node->safe_psql('postgres',
 	'CREATE TABLE corpus (n serial, raw_labels text, normalized_labels text, sql text)');
 $node->safe_psql('postgres',
