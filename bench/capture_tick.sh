@@ -11,6 +11,12 @@
 #   new       5000 statements never seen, after a baseline: texts
 #             fingerprinted and 5000 samples written (worst case)
 #
+# And the analyze step that follows a tick in the worker, on all 5000
+# statements with their history (pipeopt.analyze(all_statements => true)),
+# interleaved: "analyze" with every rule (tree, runtime and catalog rules:
+# parse analysis of each statement as its role), "analyze-tree" with the
+# catalog rules turned off. Target from the issue: under 1 s.
+#
 # Timing is taken on the server: clock_timestamp() before and after
 # "SELECT * FROM pipeopt.capture()", in one psql session per kind of tick
 # (as the worker keeps one session), so connection start-up is excluded and
@@ -63,8 +69,9 @@ SQL
 # ---------------------------------------------------------------------
 PGOPTIONS=$quiet_pgss bpsql -d bench -v ntables="$NTABLES" <<'SQL'
 SELECT format('CREATE TABLE %I (id int PRIMARY KEY, a int, b int, c text, d timestamptz, e numeric);
+               CREATE INDEX ON %I (a); CREATE INDEX ON %I (d);
                INSERT INTO %I SELECT g, g %% 7, g %% 13, md5(g::text), now() - g * interval ''1 hour'', g / 3.0
-                 FROM generate_series(1, 200) g;', t, t)
+                 FROM generate_series(1, 200) g;', t, t, t, t)
   FROM (SELECT 'tbl_' || chr(97 + i / 26 / 26) || chr(97 + i / 26 % 26) || chr(97 + i % 26) AS t
           FROM generate_series(0, :ntables - 1) i) n
 \gexec
@@ -143,6 +150,18 @@ SELECT round(extract(epoch FROM clock_timestamp() - :'t0'::timestamptz) * 1000, 
 EOF
 }
 untimed_tick() { echo 'SELECT * FROM pipeopt.capture();'; }
+# one timed analysis of every statement; $2: rules turned off
+timed_analyze() {
+  cat <<EOF
+SET pipeopt.disabled_rules = '$2';
+SELECT clock_timestamp() AS t0 \\gset
+SELECT * FROM pipeopt.analyze(all_statements => true) \\gset a_
+SELECT round(extract(epoch FROM clock_timestamp() - :'t0'::timestamptz) * 1000, 3) AS ms \\gset
+\\echo TICK $1 :ms 0 :a_statements :a_findings :a_schema_findings
+RESET pipeopt.disabled_rules;
+EOF
+}
+catalog_rules=function-on-indexed-column,implicit-cast-on-indexed-column,or-across-columns,union-without-all,distinct-masking-join-fanout
 # Statements run inside a measuring session are tracked only between these.
 track_on() { echo 'SET pg_stat_statements.track = top;'; }
 track_off() { echo 'SET pg_stat_statements.track = none;'; }
@@ -169,6 +188,11 @@ script=$BENCH_DIR/ticks.sql
   for ((i = 0; i < REPS; i++)); do
     track_on; echo "\\i $workload"; track_off
     timed_tick 100%
+  done
+  # analyze: every statement, with and without the catalog rules, interleaved
+  for ((i = 0; i < REPS; i++)); do
+    timed_analyze analyze ''
+    timed_analyze analyze-tree "$catalog_rules"
   done
   # new: fresh extension, empty pg_stat_statements, baseline, then the
   # whole workload appears before the timed tick
@@ -203,3 +227,12 @@ for kind in first steady 10% 100% new; do
 done
 echo "(ms: median, min, max of the whole statement incl. commit; in_capture_ms: median of"
 echo " captures.finished_at - captured_at. Target from the issue: steady tick < 100 ms.)"
+echo
+printf '%-13s %10s %10s %10s %11s %9s %16s\n' step median_ms min_ms max_ms statements findings schema_findings
+for kind in analyze analyze-tree; do
+  read -r med min max < <(awk -v k="$kind" '$1 == "TICK" && $2 == k { print $3 }' "$results" | stats %.2f)
+  read -r nst nf nsf < <(awk -v k="$kind" '$1 == "TICK" && $2 == k { l = $5 " " $6 " " $7 } END { print l }' "$results")
+  printf '%-13s %10s %10s %10s %11s %9s %16s\n' "$kind" "$med" "$min" "$max" "$nst" "$nf" "$nsf"
+done
+echo "(pipeopt.analyze(all_statements => true) on every captured statement; analyze-tree: the"
+echo " catalog rules off. Target from the issue: 5,000 statements in under 1 s.)"

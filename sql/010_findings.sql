@@ -72,7 +72,12 @@ INSERT INTO runtime_cases VALUES
   ('low-cache-hit', 'SELECT a FROM t WHERE b = $1', '{"calls": 10, "shared_blks_hit": 100, "shared_blks_read": 9000}'),
   ('-', 'SELECT a FROM t WHERE b = $1', '{"calls": 10, "shared_blks_hit": 90000, "shared_blks_read": 9000}'),
   ('high-planning-time', 'SELECT a FROM t WHERE b = $1', '{"calls": 500, "plans": 500, "total_plan_time": 900, "total_exec_time": 100}'),
-  ('-', 'SELECT a FROM t WHERE b = $1', '{"calls": 500, "plans": 500, "total_plan_time": 50, "total_exec_time": 100}');
+  ('-', 'SELECT a FROM t WHERE b = $1', '{"calls": 500, "plans": 500, "total_plan_time": 50, "total_exec_time": 100}'),
+  ('jit-overhead', 'SELECT sum(a) FROM t', '{"calls": 50, "total_exec_time": 500, "jit_functions": 300, "jit_time": 120}'),
+  ('-', 'SELECT sum(a) FROM t', '{"calls": 50, "total_exec_time": 500, "jit_functions": 300, "jit_time": 20}'),
+  ('-', 'SELECT sum(a) FROM t', '{"calls": 5, "total_exec_time": 50, "jit_functions": 30, "jit_time": 20}'),
+  ('large-in-list', 'SELECT a FROM t WHERE b IN ($1, $2, $3)', '{"calls": 50, "queryids": 12}'),
+  ('-', 'SELECT a FROM t WHERE b IN ($1, $2, $3)', '{"calls": 50, "queryids": 3}');
 SELECT c.expect, coalesce(string_agg(l.rule, ', ' ORDER BY l.rule), '-') AS found, l2.message
   FROM runtime_cases c
   LEFT JOIN LATERAL pipeopt.lint(c.sql, c.evidence) l ON true
@@ -81,6 +86,28 @@ SELECT c.expect, coalesce(string_agg(l.rule, ', ' ORDER BY l.rule), '-') AS foun
  ORDER BY c.expect, c.sql, c.evidence::text;
 SELECT * FROM pipeopt.lint('SELECT 1', '[1, 2]');
 SELECT count(*) AS none FROM pipeopt.lint(NULL);
+
+-- From the real counters: JIT forced on a small query run a dozen times,
+-- and one IN-list statement run with twelve list lengths.
+SET jit = on;
+SET jit_above_cost = 0;
+SET jit_optimize_above_cost = 0;
+\set ECHO none
+\o /dev/null
+SELECT 'SELECT count(*) FROM events WHERE payload <> ''y''' FROM generate_series(1, 12) \gexec
+SELECT format('SELECT id FROM events WHERE id IN (%s)', string_agg(g::text, ', '))
+  FROM generate_series(2, 13) n, generate_series(1, n) g GROUP BY n \gexec
+\o
+\set ECHO all
+RESET jit;
+RESET jit_above_cost;
+RESET jit_optimize_above_cost;
+SELECT baseline FROM pipeopt.capture();
+SELECT findings > 0 AS found FROM pipeopt.analyze();
+SELECT count(*) = 1 OR NOT pg_jit_available() AS jit_overhead_found
+  FROM pipeopt.findings WHERE rule = 'jit-overhead' AND query LIKE '%payload <>%';
+SELECT rule, evidence->>'queryids' AS queryids FROM pipeopt.findings
+ WHERE rule = 'large-in-list' AND query LIKE 'SELECT id FROM events WHERE id IN%';
 
 -- Schema findings from the catalogs, refreshed by analyze().
 CREATE TABLE parent (id int PRIMARY KEY, code text);
@@ -113,5 +140,52 @@ SELECT schema_findings >= 0 AS refreshed FROM pipeopt.analyze();
 SELECT count(*) AS without_pk FROM pipeopt.findings WHERE rule = 'table-without-primary-key';
 RESET pipeopt.disabled_rules;
 DROP TABLE child, child2, parent, logs;
+
+-- unused-index: observed for pipeopt.unused_index_days and never scanned;
+-- a scanned index, a unique one and the primary key are not reported.
+CREATE TABLE watched (id int PRIMARY KEY, a int, b int, c int);
+CREATE INDEX watched_a ON watched (a);
+CREATE INDEX watched_b ON watched (b);
+CREATE UNIQUE INDEX watched_c ON watched (c);
+INSERT INTO watched SELECT g, g, g, g FROM generate_series(1, 1000) g;
+ANALYZE watched;
+SELECT baseline FROM pipeopt.capture();
+SET enable_seqscan = off;
+SELECT count(*) FROM watched WHERE a = 5;
+RESET enable_seqscan;
+SELECT pg_stat_force_next_flush();
+SELECT baseline FROM pipeopt.capture();
+-- eight days pass (first seen eight days earlier)
+UPDATE pipeopt.index_counters SET first_seen = first_seen - interval '8 days'
+ WHERE indexrelid IN (SELECT indexrelid FROM pg_index WHERE indrelid = 'watched'::regclass);
+SELECT schema_findings > 0 AS found FROM pipeopt.analyze();
+SELECT relation, rule, message, evidence->>'window_days' AS days FROM pipeopt.findings
+ WHERE rule = 'unused-index' AND relation = 'public.watched';
+SET pipeopt.unused_index_days = 30;
+SELECT schema_findings >= 0 AS refreshed FROM pipeopt.analyze();
+SELECT count(*) AS unused_within_30_days FROM pipeopt.findings
+ WHERE rule = 'unused-index' AND relation = 'public.watched';
+RESET pipeopt.unused_index_days;
+DROP TABLE watched;
+
+-- bulk-load-into-heavily-indexed-table: 60,000 rows into a table with six
+-- indexes; the same load into a table with two is not reported.
+CREATE TABLE heavy (id int PRIMARY KEY, a int, b int, c int, d int, e int);
+CREATE INDEX ON heavy (a);
+CREATE INDEX ON heavy (b);
+CREATE INDEX ON heavy (c);
+CREATE INDEX ON heavy (d);
+CREATE INDEX ON heavy (e);
+CREATE TABLE light (id int PRIMARY KEY, a int);
+CREATE INDEX ON light (a);
+SELECT baseline FROM pipeopt.capture();
+INSERT INTO heavy SELECT g, g, g, g, g, g FROM generate_series(1, 60000) g;
+INSERT INTO light SELECT g, g FROM generate_series(1, 60000) g;
+SELECT pg_stat_force_next_flush();
+SELECT baseline FROM pipeopt.capture();
+SELECT schema_findings > 0 AS found FROM pipeopt.analyze();
+SELECT relation, rule, message, evidence->>'indexes' AS indexes FROM pipeopt.findings
+ WHERE rule = 'bulk-load-into-heavily-indexed-table' AND relation IN ('public.heavy', 'public.light');
+DROP TABLE heavy, light;
 
 DROP TABLE events;

@@ -20,6 +20,7 @@
 int			pipeopt_sample_interval = 60;
 int			pipeopt_retention = 14 * 24 * 60;
 int			pipeopt_capture_lock_timeout = 5000;
+int			pipeopt_unused_index_days = 7;
 int			pipeopt_max_workers = 256;
 char	   *pipeopt_disabled_rules = NULL;
 
@@ -77,6 +78,16 @@ pipeopt_define_gucs(void)
 							5000, 1, INT_MAX,
 							PGC_SUSET,
 							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pipeopt.unused_index_days",
+							"How long an index must go unscanned before it is reported unused.",
+							"Counted from when pipeopt first saw the index; the history must "
+							"reach back that far (see pipeopt.retention).",
+							&pipeopt_unused_index_days,
+							7, 1, 3650,
+							PGC_SUSET,
+							0,
 							NULL, NULL, NULL);
 
 	DefineCustomStringVariable("pipeopt.disabled_rules",

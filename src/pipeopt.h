@@ -28,6 +28,7 @@
 extern int	pipeopt_sample_interval;	/* seconds; 0 = worker does not sample */
 extern int	pipeopt_retention;	/* minutes */
 extern int	pipeopt_capture_lock_timeout;	/* milliseconds */
+extern int	pipeopt_unused_index_days;	/* observation window of unused-index */
 extern int	pipeopt_max_workers;	/* databases served by workers */
 extern char *pipeopt_disabled_rules;	/* comma-separated rule ids */
 extern void pipeopt_define_gucs(void);

@@ -452,6 +452,7 @@ bundle_parse(char *text, int *nstmts, const char **error)
 			memset(&stmts[n], 0, sizeof(BundleStatement));
 			stmts[n].fingerprint = strdup(fp);
 			stmts[n].query = strdup(q);
+			stmts[n].evidence.queryids = number(keys, vals, nf, "queryids");
 			n++;
 		}
 		else if (strcmp(type, "capture") == 0)
@@ -497,6 +498,8 @@ bundle_parse(char *text, int *nstmts, const char **error)
 				e->shared_blks_hit += number(keys, vals, nf, "shared_blks_hit");
 				e->shared_blks_read += number(keys, vals, nf, "shared_blks_read");
 				e->temp_blks_written += number(keys, vals, nf, "temp_blks_written");
+				e->jit_functions += number(keys, vals, nf, "jit_functions");
+				e->jit_time += number(keys, vals, nf, "jit_time");
 			}
 		}
 	}

@@ -231,6 +231,73 @@ analyze_text(CatContext *cx, const char *text)
 	walk_levels((Node *) query, cx);
 }
 
+/*
+ * Could a catalog rule find anything in this raw statement: a WHERE, an
+ * ON, a DISTINCT or a UNION somewhere? Parse analysis costs more than all
+ * the tree rules together: an INSERT ... VALUES is not worth it.
+ */
+static bool
+worth_analyzing(Node *node, int *depth)
+{
+	bool		found;
+
+	if (node == NULL)
+		return false;
+	/* deeper than the tree rules go: let the guarded analysis decide */
+	if (*depth >= LINT_MAX_DEPTH)
+		return true;
+	switch (nodeTag(node))
+	{
+		case T_SelectStmt:
+			if (((SelectStmt *) node)->whereClause || ((SelectStmt *) node)->distinctClause ||
+				((SelectStmt *) node)->op == SETOP_UNION)
+				return true;
+			break;
+		case T_JoinExpr:
+			if (((JoinExpr *) node)->quals)
+				return true;
+			break;
+		case T_UpdateStmt:
+			if (((UpdateStmt *) node)->whereClause)
+				return true;
+			break;
+		case T_DeleteStmt:
+			if (((DeleteStmt *) node)->whereClause)
+				return true;
+			break;
+		default:
+			break;
+	}
+	(*depth)++;
+	found = raw_expression_tree_walker(node, worth_analyzing, depth);
+	(*depth)--;
+	return found;
+}
+
+/* Is any rule that the analysis serves turned on? */
+static bool
+any_rule_enabled(CatContext *cx, LintRun *run)
+{
+	static const char *const ids[] = {
+		"function-on-indexed-column", "implicit-cast-on-indexed-column",
+		"or-across-columns", "union-without-all", "distinct-masking-join-fanout",
+		"leading-wildcard-like"
+	};
+
+	if (cx->any_enabled < 0)
+	{
+		cx->any_enabled = 0;
+		for (int i = 0; i < lengthof(ids); i++)
+		{
+			int			r = pipeopt_lint_rule_index(ids[i]);
+
+			if (r >= 0 && (run->enabled == NULL || run->enabled[r]))
+				cx->any_enabled = 1;
+		}
+	}
+	return cx->any_enabled == 1;
+}
+
 static void
 catalog_analyze(LintRun *run)
 {
@@ -242,9 +309,12 @@ catalog_analyze(LintRun *run)
 	Oid			save_userid;
 	int			save_sec;
 	char	   *text;
+	int			depth = 0;
 
 	if (!IsA(stmt, SelectStmt) && !IsA(stmt, InsertStmt) &&
 		!IsA(stmt, UpdateStmt) && !IsA(stmt, DeleteStmt))
+		return;
+	if (!any_rule_enabled(cx, run) || !worth_analyzing(stmt, &depth))
 		return;
 	cx->run = run;
 	cx->base = run->stmt_location - run->offset;
@@ -367,6 +437,7 @@ pipeopt_lint_catalog_init(LintCatalog *catalog, Oid role, bool as_default)
 	cx->role = role;
 	cx->search_path = as_default ? login_search_path(role) : NULL;
 	cx->mcxt = CurrentMemoryContext;
+	cx->any_enabled = -1;
 	catalog->analyze = catalog_analyze;
 	catalog->arg = cx;
 }

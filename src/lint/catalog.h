@@ -56,6 +56,7 @@ typedef struct CatContext
 	Node	   *raw;			/* the server's raw tree of the statement */
 	int			analyzed;		/* statements analyzed */
 	int			skipped;		/* statements parse analysis refused */
+	int			any_enabled;	/* a catalog rule is on: 1, 0, -1 not known yet */
 } CatContext;
 
 /* catalog.c */

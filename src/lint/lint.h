@@ -86,6 +86,9 @@ typedef struct LintEvidence
 	double		shared_blks_hit;
 	double		shared_blks_read;
 	double		temp_blks_written;
+	double		jit_functions;
+	double		jit_time;		/* ms compiling */
+	double		queryids;		/* pg_stat_statements entries it spans */
 } LintEvidence;
 
 #define LINT_MAX_DEPTH 2000

@@ -35,6 +35,7 @@ extern void rule_n_plus_one_lookup(LintRun *run, Node *node);
 extern void rule_temp_spill(LintRun *run, Node *node);
 extern void rule_low_cache_hit(LintRun *run, Node *node);
 extern void rule_high_planning_time(LintRun *run, Node *node);
+extern void rule_jit_overhead(LintRun *run, Node *node);
 
 /* rules_schema.c */
 extern void rule_column_type(LintRun *run, Node *node);	/* every type rule */

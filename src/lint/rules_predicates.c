@@ -13,6 +13,25 @@
 #include "nodes/nodeFuncs.h"
 
 #define LARGE_IN_LIST 50
+#define QUERYID_SPREAD 10		/* pg_stat_statements entries of one statement */
+
+/* A list of constants and $n only. */
+static bool
+values_only(List *items)
+{
+	ListCell   *lc;
+
+	foreach(lc, items)
+	{
+		Node	   *v = lfirst(lc);
+
+		while (v && IsA(v, TypeCast))
+			v = ((TypeCast *) v)->arg;
+		if (v == NULL || !(IsA(v, A_Const) || IsA(v, ParamRef)))
+			return false;
+	}
+	return true;
+}
 
 static bool
 opname_is(List *name, const char *op)
@@ -118,6 +137,13 @@ rule_large_in_list(LintRun *run, Node *node)
 		lint_report(run, LINT_WARNING, e->location,
 					psprintf("{\"values\": %d}", n),
 					"IN list of %d values: every list length is a separate statement to plan and to track", n);
+	else if (run->evidence && run->evidence->queryids >= QUERYID_SPREAD && n >= 2 &&
+			 values_only((List *) e->rexpr))
+		lint_report(run, LINT_WARNING, e->location,
+					psprintf("{\"values\": %d, \"queryids\": %.0f}", n,
+							 lint_finite(run->evidence->queryids)),
+					"the length of this IN list varies, and pg_stat_statements tracks each length as its own entry: %.0f entries for this one statement",
+					run->evidence->queryids);
 }
 
 /* (SELECT count(*) ...) */

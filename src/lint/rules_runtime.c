@@ -6,7 +6,8 @@
  *	  evidence: a bare text cannot say how often it runs.
  *
  *	  row-by-row-insert, row-by-row-upsert, row-by-row-update-delete,
- *	  n-plus-one-lookup, temp-spill, low-cache-hit, high-planning-time.
+ *	  n-plus-one-lookup, temp-spill, low-cache-hit, high-planning-time,
+ *	  jit-overhead.
  *
  *-------------------------------------------------------------------------
  */
@@ -21,6 +22,8 @@
 #define LOW_HIT_READS		1000	/* shared blocks read, at least */
 #define LOW_HIT_RATIO		0.90
 #define PLANNING_PLANS		100
+#define JIT_CALLS			10		/* calls that compiled, at least */
+#define JIT_SHARE			0.10	/* of the execution time */
 
 static double
 rows_per_call(const LintEvidence *e)
@@ -200,4 +203,24 @@ rule_high_planning_time(LintRun *run, Node *node)
 						 lint_finite(e->calls > 0 ? e->total_exec_time / e->calls : 0)),
 				"planning takes longer than executing (%.3f ms against %.3f ms per call)",
 				e->total_plan_time / e->plans, e->calls > 0 ? e->total_exec_time / e->calls : 0);
+}
+
+void
+rule_jit_overhead(LintRun *run, Node *node)
+{
+	const LintEvidence *e = run->evidence;
+	double		share;
+
+	if (e == NULL || !lint_is_root(run) || e->jit_functions <= 0 ||
+		e->calls < JIT_CALLS || e->total_exec_time <= 0)
+		return;
+	share = e->jit_time / e->total_exec_time;
+	if (share < JIT_SHARE)
+		return;
+	lint_report(run, LINT_WARNING, -1,
+				psprintf("{\"calls\": %.0f, \"jit_functions\": %.0f, \"jit_ms_per_call\": %.3f, \"jit_share\": %.3f}",
+						 lint_finite(e->calls), lint_finite(e->jit_functions),
+						 lint_finite(e->jit_time / e->calls), lint_finite(share)),
+				"JIT compilation takes %.0f%% of this statement's execution time (%.2f ms per call over %.0f calls)",
+				100 * share, e->jit_time / e->calls, e->calls);
 }

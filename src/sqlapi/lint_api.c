@@ -123,7 +123,7 @@ evidence_from_jsonb(Jsonb *jb)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("runtime evidence must be a JSON object"),
-				 errdetail("Keys: calls, rows, window_hours, total_exec_time, total_plan_time, plans, shared_blks_hit, shared_blks_read, temp_blks_written.")));
+				 errdetail("Keys: calls, rows, window_hours, total_exec_time, total_plan_time, plans, shared_blks_hit, shared_blks_read, temp_blks_written, jit_functions, jit_time, queryids.")));
 	e->calls = evidence_number(jb, "calls");
 	e->rows = evidence_number(jb, "rows");
 	e->window_hours = evidence_number(jb, "window_hours");
@@ -133,6 +133,9 @@ evidence_from_jsonb(Jsonb *jb)
 	e->shared_blks_hit = evidence_number(jb, "shared_blks_hit");
 	e->shared_blks_read = evidence_number(jb, "shared_blks_read");
 	e->temp_blks_written = evidence_number(jb, "temp_blks_written");
+	e->jit_functions = evidence_number(jb, "jit_functions");
+	e->jit_time = evidence_number(jb, "jit_time");
+	e->queryids = evidence_number(jb, "queryids");
 	return e;
 }
 

@@ -92,6 +92,8 @@ CREATE TABLE @extschema@.statement_counters (
   wal_records          bigint NOT NULL,
   wal_fpi              bigint NOT NULL,
   wal_bytes            numeric NOT NULL,
+  jit_functions        bigint NOT NULL DEFAULT 0,
+  jit_time             double precision NOT NULL DEFAULT 0,
   PRIMARY KEY (userid, queryid, toplevel)
 );
 
@@ -117,7 +119,8 @@ CREATE TABLE @extschema@.index_counters (
   indexrelid     oid PRIMARY KEY,
   idx_scan       bigint NOT NULL,
   idx_tup_read   bigint NOT NULL,
-  idx_tup_fetch  bigint NOT NULL
+  idx_tup_fetch  bigint NOT NULL,
+  first_seen     timestamptz NOT NULL DEFAULT pg_catalog.now()  -- observed since
 );
 
 -- ---------------------------------------------------------------------
@@ -151,7 +154,10 @@ CREATE TABLE @extschema@.samples (
   blk_write_time       double precision NOT NULL,
   wal_records          bigint NOT NULL,
   wal_fpi              bigint NOT NULL,
-  wal_bytes            numeric NOT NULL
+  wal_bytes            numeric NOT NULL,
+  -- JIT: functions compiled, and the time spent compiling them (ms)
+  jit_functions        bigint NOT NULL DEFAULT 0,
+  jit_time             double precision NOT NULL DEFAULT 0
 ) PARTITION BY RANGE (captured_at);
 CREATE INDEX ON @extschema@.samples (fingerprint, captured_at);
 CREATE INDEX ON @extschema@.samples (capture_id);

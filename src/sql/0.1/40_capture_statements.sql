@@ -81,7 +81,9 @@ BEGIN
              s.shared_blks_hit, s.shared_blks_read, s.shared_blks_dirtied, s.shared_blks_written,
              s.local_blks_hit, s.local_blks_read, s.local_blks_dirtied, s.local_blks_written,
              s.temp_blks_read, s.temp_blks_written, s.blk_read_time, s.blk_write_time,
-             s.wal_records, s.wal_fpi, s.wal_bytes
+             s.wal_records, s.wal_fpi, s.wal_bytes, s.jit_functions,
+             s.jit_generation_time + s.jit_inlining_time + s.jit_optimization_time
+               + s.jit_emission_time AS jit_time
         FROM %I.pg_stat_statements(false) s
         JOIN @extschema@.statement_queryids m ON m.queryid = s.queryid
        WHERE s.dbid = $1
@@ -98,6 +100,7 @@ BEGIN
               OR c.temp_blks_read < l.temp_blks_read OR c.temp_blks_written < l.temp_blks_written
               OR c.blk_read_time < l.blk_read_time OR c.blk_write_time < l.blk_write_time
               OR c.wal_records < l.wal_records OR c.wal_fpi < l.wal_fpi OR c.wal_bytes < l.wal_bytes
+              OR c.jit_functions < l.jit_functions OR c.jit_time < l.jit_time
               OR (l.calls > 0 AND c.calls > 0
                   AND (c.min_exec_time > l.min_exec_time OR c.max_exec_time < l.max_exec_time)))
                AS fresh
@@ -126,7 +129,9 @@ BEGIN
              j.blk_write_time - coalesce(b.blk_write_time, 0) AS blk_write_time,
              j.wal_records - coalesce(b.wal_records, 0) AS wal_records,
              j.wal_fpi - coalesce(b.wal_fpi, 0) AS wal_fpi,
-             j.wal_bytes - coalesce(b.wal_bytes, 0) AS wal_bytes
+             j.wal_bytes - coalesce(b.wal_bytes, 0) AS wal_bytes,
+             j.jit_functions - coalesce(b.jit_functions, 0) AS jit_functions,
+             j.jit_time - coalesce(b.jit_time, 0) AS jit_time
         FROM judged j
         LEFT JOIN @extschema@.statement_counters b
                ON NOT j.fresh
@@ -140,7 +145,8 @@ BEGIN
              sum(d.shared_blks_hit), sum(d.shared_blks_read), sum(d.shared_blks_dirtied), sum(d.shared_blks_written),
              sum(d.local_blks_hit), sum(d.local_blks_read), sum(d.local_blks_dirtied), sum(d.local_blks_written),
              sum(d.temp_blks_read), sum(d.temp_blks_written), sum(d.blk_read_time), sum(d.blk_write_time),
-             sum(d.wal_records), sum(d.wal_fpi), sum(d.wal_bytes)
+             sum(d.wal_records), sum(d.wal_fpi), sum(d.wal_bytes),
+             sum(d.jit_functions), sum(d.jit_time)
         FROM delta d
        WHERE NOT $5
        GROUP BY d.fingerprint, d.userid, d.toplevel
@@ -153,7 +159,7 @@ BEGIN
              j.shared_blks_hit, j.shared_blks_read, j.shared_blks_dirtied, j.shared_blks_written,
              j.local_blks_hit, j.local_blks_read, j.local_blks_dirtied, j.local_blks_written,
              j.temp_blks_read, j.temp_blks_written, j.blk_read_time, j.blk_write_time,
-             j.wal_records, j.wal_fpi, j.wal_bytes
+             j.wal_records, j.wal_fpi, j.wal_bytes, j.jit_functions, j.jit_time
         FROM judged j
        WHERE j.fresh OR j.calls <> j.last_calls OR j.plans <> j.last_plans
       ON CONFLICT (userid, queryid, toplevel) DO UPDATE SET
@@ -168,7 +174,8 @@ BEGIN
         local_blks_dirtied = excluded.local_blks_dirtied, local_blks_written = excluded.local_blks_written,
         temp_blks_read = excluded.temp_blks_read, temp_blks_written = excluded.temp_blks_written,
         blk_read_time = excluded.blk_read_time, blk_write_time = excluded.blk_write_time,
-        wal_records = excluded.wal_records, wal_fpi = excluded.wal_fpi, wal_bytes = excluded.wal_bytes
+        wal_records = excluded.wal_records, wal_fpi = excluded.wal_fpi, wal_bytes = excluded.wal_bytes,
+        jit_functions = excluded.jit_functions, jit_time = excluded.jit_time
       RETURNING 1
     ), gone AS (
       DELETE FROM @extschema@.statement_counters l

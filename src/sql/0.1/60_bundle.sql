@@ -25,7 +25,9 @@ AS $f$
            json_build_object('type', 'statement', 'fingerprint', st.fingerprint, 'query', st.query,
                              'kind', st.kind, 'parse_error', st.parse_error,
                              'parse_error_position', st.parse_error_position,
-                             'first_seen', st.first_seen)::text
+                             'first_seen', st.first_seen,
+                             'queryids', (SELECT count(*) FROM @extschema@.statement_queryids q
+                                           WHERE q.fingerprint = st.fingerprint))::text
       FROM @extschema@.statements st
      WHERE EXISTS (SELECT 1 FROM smp WHERE smp.fingerprint = st.fingerprint)
     UNION ALL

@@ -87,4 +87,44 @@ AS $f$
             OR a.indexrelid > b.indexrelid)
      ORDER BY a.indexrelid, (a.keycols = b.keycols) DESC, b.indnkeyatts, b.indexrelid
   ) redundant
+  UNION ALL
+  -- unused-index: observed for the whole window (pipeopt.unused_index_days)
+  -- and never scanned in it; plain tables only (a partitioned table's
+  -- scans are counted on its partitions' indexes).
+  SELECT t.oid, t.nspname, t.relname, 'unused-index', 'warning',
+         format('index %s has not been scanned in %s days of observation',
+                i.indexrelid::regclass, w.days),
+         jsonb_build_object('index', i.indexrelid::regclass::text,
+                            'index_bytes', pg_relation_size(i.indexrelid),
+                            'observed_since', o.first_seen, 'window_days', w.days)
+    FROM tables t
+    JOIN pg_index i ON i.indrelid = t.oid
+    JOIN @extschema@.index_counters o ON o.indexrelid = i.indexrelid
+   CROSS JOIN (SELECT coalesce(current_setting('pipeopt.unused_index_days', true)::integer, 7) AS days) w
+   WHERE t.relkind = 'r' AND i.indisvalid
+     AND NOT i.indisunique AND NOT i.indisprimary AND NOT i.indisexclusion AND NOT i.indisreplident
+     AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
+     AND o.first_seen <= now() - make_interval(days => w.days)
+     AND NOT EXISTS (SELECT 1 FROM @extschema@.index_samples s
+                      WHERE s.indexrelid = i.indexrelid AND s.idx_scan > 0
+                        AND s.captured_at > now() - make_interval(days => w.days))
+  UNION ALL
+  -- bulk-load-into-heavily-indexed-table: many rows inserted in the retained
+  -- history into a table that maintains many indexes
+  SELECT t.oid, t.nspname, t.relname, 'bulk-load-into-heavily-indexed-table', 'warning',
+         format('%s rows inserted into %I.%I maintain %s indexes each', l.inserted,
+                t.nspname, t.relname, l.indexes),
+         jsonb_build_object('rows_inserted', l.inserted, 'indexes', l.indexes,
+                            'rows_per_hour', round(l.inserted / greatest(l.hours, 1.0 / 60)),
+                            'indexes_bytes', l.indexes_bytes)
+    FROM tables t
+   CROSS JOIN LATERAL (
+     SELECT sum(s.n_tup_ins) AS inserted,
+            extract(epoch FROM max(s.captured_at) - min(c.interval_start)) / 3600 AS hours,
+            (SELECT count(*) FROM pg_index i WHERE i.indrelid = t.oid AND i.indisvalid) AS indexes,
+            (SELECT sum(pg_relation_size(i.indexrelid)) FROM pg_index i WHERE i.indrelid = t.oid) AS indexes_bytes
+       FROM @extschema@.table_samples s
+       JOIN @extschema@.captures c ON c.capture_id = s.capture_id
+      WHERE s.relid = t.oid) l
+   WHERE l.indexes >= 5 AND l.inserted >= 50000
 $f$;

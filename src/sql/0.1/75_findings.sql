@@ -73,7 +73,11 @@ BEGIN
              'total_exec_time', sum(s.total_exec_time), 'total_plan_time', sum(s.total_plan_time),
              'plans', sum(s.plans),
              'shared_blks_hit', sum(s.shared_blks_hit), 'shared_blks_read', sum(s.shared_blks_read),
-             'temp_blks_written', sum(s.temp_blks_written)) AS evidence
+             'temp_blks_written', sum(s.temp_blks_written),
+             'jit_functions', sum(s.jit_functions), 'jit_time', sum(s.jit_time),
+             -- pg_stat_statements entries of the statement: one per IN-list length, ...
+             'queryids', (SELECT count(*) FROM @extschema@.statement_queryids q
+                           WHERE q.fingerprint = s.fingerprint)) AS evidence
       FROM @extschema@.samples s
      WHERE s.fingerprint IN (SELECT t.fingerprint FROM pipeopt_analyze_todo t)
      GROUP BY s.fingerprint
