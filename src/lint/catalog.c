@@ -29,7 +29,6 @@
 #include "parser/analyze.h"
 #include "parser/parse_node.h"
 #include "parser/parse_param.h"
-#include "parser/parser.h"
 #include "pipeopt.h"
 #include "utils/array.h"
 #include "utils/rel.h"
@@ -51,7 +50,7 @@ cat_rule(CatContext *cx, const char *id, int *cache)
 	return *cache;
 }
 
-/* lint_report() for a catalog rule; location: in the statement, or -1. */
+/* lint_report() for a catalog rule; location: as in the parse tree, or -1. */
 void
 cat_report(CatContext *cx, int rule, LintSeverity severity, int location,
 		   const char *evidence, const char *fmt,...)
@@ -73,17 +72,17 @@ cat_report(CatContext *cx, int rule, LintSeverity severity, int location,
 		enlargeStringInfo(&msg, needed);
 	}
 	cx->run->current = &pipeopt_lint_rules[rule];
-	lint_report(cx->run, severity, location >= 0 ? cx->base + location : -1,
+	lint_report(cx->run, severity, location,
 				pstrdup(evidence ? evidence : "{}"), "%s", msg.data);
 	MemoryContextSwitchTo(old);
 }
 
-/* Take back a tree rule's finding at location (in the statement). */
+/* Take back a tree rule's finding at location (as in the parse tree). */
 void
 cat_retract(CatContext *cx, int rule, int location)
 {
 	if (location >= 0)
-		lint_retract(cx->run, rule, cx->base + location);
+		lint_retract(cx->run, rule, location);
 }
 
 typedef struct FindRelation
@@ -205,24 +204,29 @@ walk_levels(Node *node, CatContext *cx)
 	return expression_tree_walker(node, walk_levels, cx);
 }
 
-/* Parse and analyze text ($n types inferred) and run the rules on it. */
+/*
+ * Analyze the statement the engine has parsed ($n types inferred) and run
+ * the rules on it. The tree is libpg_query's: its parser also takes what
+ * pg_stat_statements writes but PostgreSQL's grammar refuses (interval $2
+ * for interval '1 day'). Its nodes are PostgreSQL 15's; the server's
+ * copyObject() brings it into server memory (an unknown node would be an
+ * error, caught by the caller), and parse analysis then works on the copy.
+ */
 static void
-analyze_text(CatContext *cx, const char *text)
+analyze_statement(CatContext *cx, LintRun *run)
 {
-	List	   *raws = raw_parser(text, RAW_PARSE_DEFAULT);
+	RawStmt    *raw = copyObject(run->current_stmt);
 	ParseState *pstate;
 	Oid		   *types = NULL;
 	int			ntypes = 0;
 	Query	   *query;
 
-	if (list_length(raws) != 1)
-		return;
-	pstate = make_parsestate(NULL);
-	pstate->p_sourcetext = text;
-	setup_parse_variable_parameters(pstate, &types, &ntypes);
 	/* parse analysis scribbles on the raw tree: keep a copy to find names in */
-	cx->raw = copyObject(linitial_node(RawStmt, raws)->stmt);
-	query = transformTopLevelStmt(pstate, linitial_node(RawStmt, raws));
+	cx->raw = copyObject(raw->stmt);
+	pstate = make_parsestate(NULL);
+	pstate->p_sourcetext = run->text + run->offset;	/* what locations count from */
+	setup_parse_variable_parameters(pstate, &types, &ntypes);
+	query = transformTopLevelStmt(pstate, raw);
 	check_variable_parameters(pstate, query);
 	free_parsestate(pstate);
 	if (query->commandType == CMD_UTILITY)
@@ -308,7 +312,6 @@ catalog_analyze(LintRun *run)
 	MemoryContext work;
 	Oid			save_userid;
 	int			save_sec;
-	char	   *text;
 	int			depth = 0;
 
 	if (!IsA(stmt, SelectStmt) && !IsA(stmt, InsertStmt) &&
@@ -317,8 +320,6 @@ catalog_analyze(LintRun *run)
 	if (!any_rule_enabled(cx, run) || !worth_analyzing(stmt, &depth))
 		return;
 	cx->run = run;
-	cx->base = run->stmt_location - run->offset;
-	text = pnstrdup(run->text + run->stmt_location, run->stmt_end - run->stmt_location);
 
 	GetUserIdAndSecContext(&save_userid, &save_sec);
 	BeginInternalSubTransaction(NULL);
@@ -338,7 +339,7 @@ catalog_analyze(LintRun *run)
 		snprintf(timeout, sizeof(timeout), "%d", pipeopt_capture_lock_timeout);
 		(void) set_config_option("lock_timeout", timeout, PGC_USERSET,
 								 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-		analyze_text(cx, text);
+		analyze_statement(cx, run);
 		AtEOXact_GUC(false, nest);
 		SetUserIdAndSecContext(save_userid, save_sec);
 	}
@@ -363,7 +364,6 @@ catalog_analyze(LintRun *run)
 				(errmsg_internal("pipeopt: catalog rules skipped statement %d: %s",
 								 run->statement, edata->message)));
 		FreeErrorData(edata);
-		pfree(text);
 		return;
 	}
 	PG_END_TRY();
@@ -371,7 +371,6 @@ catalog_analyze(LintRun *run)
 	MemoryContextSwitchTo(oldcxt);
 	CurrentResourceOwner = oldowner;
 	MemoryContextDelete(work);
-	pfree(text);
 }
 
 /*

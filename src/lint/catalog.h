@@ -52,7 +52,6 @@ typedef struct CatContext
 	char	   *search_path;	/* and with this search_path (NULL: as is) */
 	MemoryContext mcxt;			/* lives as long as the lint call */
 	List	   *rels;			/* CatRel * cache */
-	int			base;			/* the statement's offset, run-relative */
 	Node	   *raw;			/* the server's raw tree of the statement */
 	int			analyzed;		/* statements analyzed */
 	int			skipped;		/* statements parse analysis refused */

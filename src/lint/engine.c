@@ -157,9 +157,6 @@ lint_tree(LintRun *run, List *tree, int offset, int *n)
 		run->stmt_location = statement_start(run->text, offset + raw->stmt_location);
 		run->current_stmt = raw;
 		run->offset = offset;
-		run->stmt_end = raw->stmt_len > 0 ?
-			offset + raw->stmt_location + raw->stmt_len :
-			offset + (int) strlen(run->text + offset);
 		run->depth = 0;
 		if (query)
 			visit_node(query, run);

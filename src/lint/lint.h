@@ -104,7 +104,6 @@ typedef struct LintRun
 	const bool *enabled;		/* per rule, in pipeopt_lint_rules order */
 	const LintEvidence *evidence;	/* runtime evidence, or NULL */
 	const LintCatalog *catalog; /* NULL: no catalog rules */
-	int			stmt_end;		/* byte offset just after the statement */
 	LintEmit	emit;
 	void	   *arg;
 	Node	   *ancestors[LINT_MAX_DEPTH];
