@@ -70,6 +70,38 @@ usage(FILE *out)
  * Print s as a JSON string. Straight to stdout: the command may print
  * before libpg_query has set up the memory context that palloc needs.
  */
+/*
+ * path as a relative URI reference (RFC 3986), for SARIF's artifact
+ * locations: unreserved characters and '/' kept, every other byte
+ * percent-encoded (spaces, '#', '%', non-ASCII UTF-8). NULL if out of memory.
+ */
+static char *
+uri_of(const char *path, const char *fragment)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char	   *u = malloc(strlen(path) * 3 + (fragment ? strlen(fragment) + 1 : 0) + 1);
+	char	   *p = u;
+
+	if (u == NULL)
+		return NULL;
+	for (const unsigned char *c = (const unsigned char *) path; *c; c++)
+	{
+		if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+			(*c >= '0' && *c <= '9') || strchr("-._~/", *c) != NULL)
+			*p++ = (char) *c;
+		else
+		{
+			*p++ = '%';
+			*p++ = hex[*c >> 4];
+			*p++ = hex[*c & 15];
+		}
+	}
+	if (fragment)
+		p += sprintf(p, "#%s", fragment);	/* a fingerprint: hex digits */
+	*p = '\0';
+	return u;
+}
+
 static void
 json_out(const char *s)
 {
@@ -317,10 +349,13 @@ main(int argc, char **argv)
 		size_t		len;
 		char	   *text = read_input(files[i], &len);
 
+		char	   *uri = strcmp(files[i], "-") == 0 ? strdup("stdin") : uri_of(files[i], NULL);
+
 		out.file = strcmp(files[i], "-") == 0 ? "<stdin>" : files[i];
-		out.uri = strcmp(files[i], "-") == 0 ? "stdin" : files[i];
+		out.uri = uri ? uri : "";
 		if (text == NULL)
 		{
+			free(uri);
 			fprintf(stderr, "pipeopt-lint: cannot read \"%s\": %s\n", out.file, strerror(errno));
 			input_error = true;
 			continue;
@@ -342,9 +377,12 @@ main(int argc, char **argv)
 			for (int s = 0; s < n; s++)
 			{
 				char	   *where = malloc(strlen(out.file) + strlen(stmts[s].fingerprint) + 2);
+				char	   *where_uri = strcmp(files[i], "-") == 0 ? NULL :
+					uri_of(files[i], stmts[s].fingerprint);
 
 				sprintf(where, "%s#%s", out.file, stmts[s].fingerprint);
-				out.file = out.uri = where;
+				out.file = where;
+				out.uri = where_uri ? where_uri : where;
 				out.text = stmts[s].query;
 				memset(&out.cursor, 0, sizeof(out.cursor));
 				/* the same checks as a file's text (\u escapes can make anything) */
@@ -359,8 +397,9 @@ main(int argc, char **argv)
 									  stmts[s].has_evidence ? &stmts[s].evidence : NULL,
 									  NULL, emit, &out);
 				out.file = strcmp(files[i], "-") == 0 ? "<stdin>" : files[i];
-				out.uri = out.file;
+				out.uri = uri ? uri : "";
 				free(where);
+				free(where_uri);
 				free(stmts[s].fingerprint);
 				free(stmts[s].query);
 			}
@@ -381,6 +420,7 @@ main(int argc, char **argv)
 		else
 			pipeopt_lint_text(text, enabled, NULL, NULL, emit, &out);
 		free(text);
+		free(uri);
 	}
 	if (out.format == FORMAT_JSON)
 		printf("%s]\n", out.printed ? "\n" : "");

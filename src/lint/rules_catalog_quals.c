@@ -218,11 +218,11 @@ check_side(CatContext *cx, Query *q, List *quals, Node *side, Node *other, int l
 				   expr, rel->relname, colname, ix->name);
 }
 
-/* col LIKE pattern with a trigram index on col: the tree rule was wrong. */
+/* col LIKE pattern (or LIKE ANY) with a trigram index on col: the tree rule was wrong. */
 static void
-check_like(CatContext *cx, Query *q, List *quals, OpExpr *op)
+check_like(CatContext *cx, Query *q, List *quals, Oid opno, Node *left, int location)
 {
-	char	   *name = get_opname(op->opno);
+	char	   *name = get_opname(opno);
 	Oid			relid;
 	Var		   *col;
 	int			rule;
@@ -231,9 +231,9 @@ check_like(CatContext *cx, Query *q, List *quals, OpExpr *op)
 		return;
 	if ((rule = cat_rule(cx, "leading-wildcard-like", &r_like)) < 0)
 		return;
-	col = cat_base_var(q, linitial(op->args), &relid);
+	col = cat_base_var(q, left, &relid);
 	if (col && cat_trigram_index(cat_rel(cx, relid), col->varattno, col->varno, quals))
-		cat_retract(cx, rule, op->location);
+		cat_retract(cx, rule, location);
 }
 
 /* An OR's arm: the column it restricts with an operator an index could use, if any. */
@@ -375,13 +375,14 @@ check_clause(CatContext *cx, Query *q, List *quals, Node *c, bool top)
 
 		check_side(cx, q, quals, linitial(op->args), lsecond(op->args), op->location);
 		check_side(cx, q, quals, lsecond(op->args), linitial(op->args), op->location);
-		check_like(cx, q, quals, op);
+		check_like(cx, q, quals, op->opno, linitial(op->args), op->location);
 	}
 	else if (IsA(c, ScalarArrayOpExpr))
 	{
 		ScalarArrayOpExpr *op = (ScalarArrayOpExpr *) c;
 
 		check_side(cx, q, quals, linitial(op->args), lsecond(op->args), op->location);
+		check_like(cx, q, quals, op->opno, linitial(op->args), op->location);
 	}
 	else if (is_orclause(c))
 	{

@@ -119,6 +119,37 @@ rule_leading_wildcard_like(LintRun *run, Node *node)
 			pattern = linitial(((FuncCall *) pattern)->args);
 		check_like_pattern(run, pattern, e->location);
 	}
+	else if (e->kind == AEXPR_OP_ANY &&
+			 (opname_is(e->name, "~~") || opname_is(e->name, "~~*")))
+	{
+		/* x LIKE ANY (ARRAY['%a', 'b%']): the first pattern that leads with a wildcard */
+		Node	   *arr = e->rexpr;
+		ListCell   *lc;
+
+		while (arr && IsA(arr, TypeCast))
+			arr = ((TypeCast *) arr)->arg;
+		if (arr && IsA(arr, A_ArrayExpr))
+		{
+			foreach(lc, ((A_ArrayExpr *) arr)->elements)
+			{
+				const char *lit = lint_const_string(lfirst(lc));
+
+				if (lit && (lit[0] == '%' || lit[0] == '_'))
+				{
+					check_like_pattern(run, lfirst(lc), e->location);
+					return;
+				}
+			}
+			foreach(lc, ((A_ArrayExpr *) arr)->elements)
+				if (lint_is_param(lfirst(lc)))
+				{
+					check_like_pattern(run, lfirst(lc), e->location);
+					return;
+				}
+		}
+		else if (lint_is_param(e->rexpr))
+			check_like_pattern(run, e->rexpr, e->location);
+	}
 }
 
 void

@@ -69,6 +69,11 @@ is_deeply([ $res->{level}, $res->{locations}[0]{physicalLocation}{region}{startL
 		$run->{tool}{driver}{rules}[ $res->{ruleIndex} ]{id} ],
 	[ 'error', 2, 8, 'cartesian-product' ], 'a result: level, region, rule index');
 ok((grep { $_->{level} eq 'note' } @{ $run->{results} }), 'info findings are SARIF notes');
+# artifact locations are URIs: a space, '#' and '%' in a file name are percent-encoded
+($rc, $out) = run_lint([ '--format', 'sarif', write_file('a b#1%.sql', "DELETE FROM t;\n") ]);
+$sarif = eval { decode_json($out) };
+like($sarif->{runs}[0]{results}[0]{locations}[0]{physicalLocation}{artifactLocation}{uri},
+	qr{/a%20b%231%25\.sql$}, 'SARIF: the file name is percent-encoded in the URI');
 
 # --- exit statuses and --fail-on ---------------------------------------------
 ($rc) = run_lint([ '--fail-on', 'error', write_file('warn.sql', "DELETE FROM t;\n") ]);
