@@ -163,7 +163,6 @@ SELECT round(extract(epoch FROM clock_timestamp() - :'t0'::timestamptz) * 1000, 
 RESET pipeopt.disabled_rules;
 EOF
 }
-catalog_rules=function-on-indexed-column,implicit-cast-on-indexed-column,or-across-columns,union-without-all,distinct-masking-join-fanout
 # Statements run inside a measuring session are tracked only between these.
 track_on() { echo 'SET pg_stat_statements.track = top;'; }
 track_off() { echo 'SET pg_stat_statements.track = none;'; }
@@ -194,7 +193,7 @@ script=$BENCH_DIR/ticks.sql
   # analyze: every statement, with and without the catalog rules, interleaved
   for ((i = 0; i < REPS; i++)); do
     timed_analyze analyze ''
-    timed_analyze analyze-tree "$catalog_rules"
+    timed_analyze analyze-tree "$CATALOG_RULES"
   done
   # new: fresh extension, empty pg_stat_statements, baseline, then the
   # whole workload appears before the timed tick

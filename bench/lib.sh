@@ -91,3 +91,7 @@ stats() {
       printf f " " f " " f "\n", m, v[1], v[NR]
     }'
 }
+
+# The rules that exist only to use the catalogs (parse analysis in the
+# server), for turning them off in pipeopt.disabled_rules.
+CATALOG_RULES=function-on-indexed-column,implicit-cast-on-indexed-column,or-across-columns,union-without-all,distinct-masking-join-fanout

@@ -55,25 +55,15 @@ void
 cat_report(CatContext *cx, int rule, LintSeverity severity, int location,
 		   const char *evidence, const char *fmt,...)
 {
+	/* the finding outlives the analysis's memory: keep it in the call's */
 	MemoryContext old = MemoryContextSwitchTo(cx->mcxt);
-	StringInfoData msg;
+	va_list		args;
 
-	initStringInfo(&msg);
-	for (;;)
-	{
-		va_list		args;
-		int			needed;
-
-		va_start(args, fmt);
-		needed = appendStringInfoVA(&msg, fmt, args);
-		va_end(args);
-		if (needed == 0)
-			break;
-		enlargeStringInfo(&msg, needed);
-	}
 	cx->run->current = &pipeopt_lint_rules[rule];
-	lint_report(cx->run, severity, location,
-				pstrdup(evidence ? evidence : "{}"), "%s", msg.data);
+	va_start(args, fmt);
+	lint_reportv(cx->run, severity, location,
+				 pstrdup(evidence ? evidence : "{}"), fmt, args);
+	va_end(args);
 	MemoryContextSwitchTo(old);
 }
 
@@ -231,7 +221,6 @@ analyze_statement(CatContext *cx, LintRun *run)
 	free_parsestate(pstate);
 	if (query->commandType == CMD_UTILITY)
 		return;
-	cx->analyzed++;
 	walk_levels((Node *) query, cx);
 }
 
@@ -359,7 +348,6 @@ catalog_analyze(LintRun *run)
 			edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN ||
 			edata->sqlerrcode == ERRCODE_OUT_OF_MEMORY)
 			ReThrowError(edata);
-		cx->skipped++;
 		ereport(DEBUG1,
 				(errmsg_internal("pipeopt: catalog rules skipped statement %d: %s",
 								 run->statement, edata->message)));

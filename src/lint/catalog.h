@@ -53,8 +53,6 @@ typedef struct CatContext
 	MemoryContext mcxt;			/* lives as long as the lint call */
 	List	   *rels;			/* CatRel * cache */
 	Node	   *raw;			/* the server's raw tree of the statement */
-	int			analyzed;		/* statements analyzed */
-	int			skipped;		/* statements parse analysis refused */
 	int			any_enabled;	/* a catalog rule is on: 1, 0, -1 not known yet */
 } CatContext;
 

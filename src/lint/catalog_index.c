@@ -197,9 +197,9 @@ index_usable(CatIndex *ix, Index varno, List *quals)
 	foreach(lc, quals)
 	{
 		Node	   *q = lfirst(lc);
+		Bitmapset  *rels = pull_varnos(NULL, q);
 
-		if (bms_is_member((int) varno, pull_varnos(NULL, q)) &&
-			bms_membership(pull_varnos(NULL, q)) == BMS_SINGLETON)
+		if (bms_is_member((int) varno, rels) && bms_membership(rels) == BMS_SINGLETON)
 			clauses = lappend(clauses, cat_normalize(q, varno));
 	}
 	return clauses != NIL && predicate_implied_by(pred, clauses, false);

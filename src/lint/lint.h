@@ -145,6 +145,8 @@ extern void pipeopt_lint_line_col(LintCursor *cur, const char *text, int locatio
 /* util.c: what rules share */
 extern void lint_report(LintRun *run, LintSeverity severity, int location,
 						const char *evidence, const char *fmt,...) pg_attribute_printf(5, 6);
+extern void lint_reportv(LintRun *run, LintSeverity severity, int location,
+						 const char *evidence, const char *fmt, va_list args) pg_attribute_printf(5, 0);
 extern Node *lint_parent(LintRun *run, int up);
 extern bool lint_is_root(LintRun *run);
 extern bool lint_in_exists(LintRun *run);

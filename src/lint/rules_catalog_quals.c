@@ -283,18 +283,21 @@ static void
 check_or(CatContext *cx, Query *q, List *quals, BoolExpr *or)
 {
 	int			rule = cat_rule(cx, "or-across-columns", &r_or);
-	Bitmapset *		first = NULL;
-	Bitmapset *		all = NULL;
+	Bitmapset  *first = NULL;
+	Bitmapset  *all = NULL;
 	bool		differ = false;
 	bool		same_column = true;
 	Var		   *first_col = NULL;
+	List	   *cols = NIL;		/* each arm's column, or NULL */
+	RangeTblEntry *rte;
+	CatRel	   *rel;
 	ListCell   *lc;
 
 	if (rule < 0)
 		return;
 	foreach(lc, or->args)
 	{
-		Bitmapset *		rels = pull_varnos(NULL, lfirst(lc));
+		Bitmapset  *rels = pull_varnos(NULL, lfirst(lc));
 
 		/* ($1 IS NULL OR col = $1): an optional filter, another matter */
 		if (bms_is_empty(rels) || contain_subplans(lfirst(lc)))
@@ -318,40 +321,35 @@ check_or(CatContext *cx, Query *q, List *quals, BoolExpr *or)
 		return;
 
 	/* one table: every arm needs an index of its own for a BitmapOr */
+	rte = rt_fetch(bms_singleton_member(all), q->rtable);
+	if (rte->rtekind != RTE_RELATION)
+		return;
 	foreach(lc, or->args)
 	{
 		Oid			relid;
 		Var		   *v = arm_column(q, lfirst(lc), &relid);
 
-		if (v && first_col && v->varattno != first_col->varattno)
+		cols = lappend(cols, v);
+		if (v == NULL || (first_col && v->varattno != first_col->varattno))
 			same_column = false;
 		if (v && first_col == NULL)
 			first_col = v;
-		if (v == NULL)
-			same_column = false;
 	}
 	if (same_column)
 		return;					/* col = a OR col = b: an IN list */
-	foreach(lc, or->args)
+	rel = cat_rel(cx, rte->relid);
+	foreach(lc, cols)
 	{
-		Oid			relid;
-		Var		   *v = arm_column(q, lfirst(lc), &relid);
-		CatRel	   *rel;
+		Var		   *v = lfirst(lc);
 
 		if (v == NULL)
 		{
-			RangeTblEntry *rte = rt_fetch(bms_singleton_member(all), q->rtable);
-
-			if (rte->rtekind != RTE_RELATION)
-				return;
-			rel = cat_rel(cx, rte->relid);
 			cat_report(cx, rule, LINT_WARNING, or->location,
 					   psprintf("{\"table\": %s}", lint_json_string(rel->qualname)),
 					   "an arm of this OR has no condition an index could serve, so the whole OR scans %s",
 					   rel->relname);
 			return;
 		}
-		rel = cat_rel(cx, relid);
 		if (cat_leading_index(rel, v->varattno, v->varno, quals) == NULL)
 		{
 			char	   *colname = cat_attname(rel, v->varattno);

@@ -92,7 +92,7 @@ bound_columns(Query *q, List *quals, Index varno, bool *joined)
 			Node	   *other = list_nth(((OpExpr *) c)->args, 1 - side);
 			Oid			relid;
 			Var		   *v = cat_base_var(q, mine, &relid);
-			Bitmapset *		others;
+			Bitmapset  *others;
 
 			if (v == NULL || v->varno != varno)
 				continue;
@@ -291,7 +291,7 @@ check_distinct(CatContext *cx, Query *q, List *quals)
 {
 	int			rule = cat_rule(cx, "distinct-masking-join-fanout", &r_distinct);
 	List	   *rels = NIL;
-	Bitmapset *		selected;
+	Bitmapset  *selected;
 	ListCell   *lc;
 
 	if (rule < 0 || q->commandType != CMD_SELECT || q->distinctClause == NIL ||

@@ -16,18 +16,30 @@ void
 lint_report(LintRun *run, LintSeverity severity, int location,
 			const char *evidence, const char *fmt,...)
 {
+	va_list		args;
+
+	va_start(args, fmt);
+	lint_reportv(run, severity, location, evidence, fmt, args);
+	va_end(args);
+}
+
+/* lint_report() with the message's arguments as a va_list. */
+void
+lint_reportv(LintRun *run, LintSeverity severity, int location,
+			 const char *evidence, const char *fmt, va_list args)
+{
 	LintFinding f;
 	StringInfoData msg;
 
 	initStringInfo(&msg);
 	for (;;)
 	{
-		va_list		args;
+		va_list		copy;
 		int			needed;
 
-		va_start(args, fmt);
-		needed = appendStringInfoVA(&msg, fmt, args);
-		va_end(args);
+		va_copy(copy, args);
+		needed = appendStringInfoVA(&msg, fmt, copy);
+		va_end(copy);
 		if (needed == 0)
 			break;
 		enlargeStringInfo(&msg, needed);
