@@ -37,7 +37,8 @@ LINT_SRCS = src/lint/engine.c src/lint/util.c src/lint/rules.c src/parse/sqlscan
 LINT_OBJS = $(LINT_SRCS:.c=.o)
 # The rules that need the catalogs: in the server only.
 CATALOG_OBJS = src/lint/catalog.o src/lint/catalog_index.o \
-	src/lint/rules_catalog_quals.o src/lint/rules_catalog_sets.o
+	src/lint/rules_catalog_quals.o src/lint/rules_catalog_sets.o \
+	src/lint/rules_catalog_rows.o
 CLI_OBJS = $(patsubst %.c,%.cli.o,$(LINT_SRCS) src/cli/pipeopt_lint.c src/cli/bundle_read.c)
 SCRIPTS_built = pipeopt-lint
 

@@ -43,6 +43,19 @@ SELECT rule FROM pipeopt.lint($$SELECT id FROM app.accounts WHERE email LIKE '%@
 CREATE INDEX accounts_email_trgm ON app.accounts USING gin (email gin_trgm_ops);
 SELECT rule FROM pipeopt.lint($$SELECT id FROM app.accounts WHERE email LIKE '%@example.com'$$);
 
+-- limit-without-order-by is taken back when WHERE fixes a unique key (at
+-- most one row, also through an outer reference), kept when it does not,
+-- or when it fixes only part of a composite one.
+CREATE TABLE app.memberships (account_id bigint, team text, role text, UNIQUE (account_id, team));
+SELECT statement, rule FROM pipeopt.lint($$
+  SELECT email FROM app.accounts WHERE id = $1 LIMIT 1;
+  SELECT email FROM app.accounts WHERE region = $1 LIMIT 1;
+  SELECT role FROM app.memberships WHERE account_id = $1 AND team = $2 LIMIT 1;
+  SELECT role FROM app.memberships WHERE account_id = $1 LIMIT 1;
+  SELECT (SELECT l.at FROM app.logins l WHERE l.id = a.id LIMIT 1) FROM app.accounts a;
+  SELECT a.email FROM app.accounts a JOIN app.logins l ON l.account_id = a.id WHERE a.id = $1 LIMIT 1$$)
+ ORDER BY 1, 2;
+
 -- Nothing in the statement runs: parse analysis only.
 CREATE FUNCTION app.loud(text) RETURNS text LANGUAGE plpgsql AS
 $$BEGIN RAISE EXCEPTION 'app.loud ran'; END$$;

@@ -189,6 +189,7 @@ walk_levels(Node *node, CatContext *cx)
 		collect_quals((Node *) q->jointree, &quals);
 		cat_rules_quals(cx, q, quals);
 		cat_rules_sets(cx, q, quals);
+		cat_rules_rows(cx, q, quals);
 		return query_tree_walker(q, walk_levels, cx, 0);
 	}
 	return expression_tree_walker(node, walk_levels, cx);
@@ -267,28 +268,40 @@ worth_analyzing(Node *node, int *depth)
 	return found;
 }
 
-/* Is any rule that the analysis serves turned on? */
+/*
+ * Is the analysis worth it for this statement: a rule that only the
+ * catalogs run is on, or a tree rule's finding that they may take back is
+ * pending (no finding, nothing to take back: no analysis).
+ */
 static bool
-any_rule_enabled(CatContext *cx, LintRun *run)
+analysis_wanted(CatContext *cx, LintRun *run)
 {
-	static const char *const ids[] = {
+	static const char *const own[] = {
 		"function-on-indexed-column", "implicit-cast-on-indexed-column",
-		"or-across-columns", "union-without-all", "distinct-masking-join-fanout",
-		"leading-wildcard-like"
+		"or-across-columns", "union-without-all", "distinct-masking-join-fanout"
+	};
+	static const char *const retractable[] = {
+		"leading-wildcard-like", "limit-without-order-by"
 	};
 
 	if (cx->any_enabled < 0)
 	{
 		cx->any_enabled = 0;
-		for (int i = 0; i < lengthof(ids); i++)
+		for (int i = 0; i < lengthof(own); i++)
 		{
-			int			r = pipeopt_lint_rule_index(ids[i]);
+			int			r = pipeopt_lint_rule_index(own[i]);
 
 			if (r >= 0 && (run->enabled == NULL || run->enabled[r]))
 				cx->any_enabled = 1;
 		}
 	}
-	return cx->any_enabled == 1;
+	if (cx->any_enabled == 1)
+		return true;
+	for (int i = 0; i < run->npending; i++)
+		for (int j = 0; j < lengthof(retractable); j++)
+			if (strcmp(run->pending[i].rule->id, retractable[j]) == 0)
+				return true;
+	return false;
 }
 
 static void
@@ -306,7 +319,7 @@ catalog_analyze(LintRun *run)
 	if (!IsA(stmt, SelectStmt) && !IsA(stmt, InsertStmt) &&
 		!IsA(stmt, UpdateStmt) && !IsA(stmt, DeleteStmt))
 		return;
-	if (!any_rule_enabled(cx, run) || !worth_analyzing(stmt, &depth))
+	if (!analysis_wanted(cx, run) || !worth_analyzing(stmt, &depth))
 		return;
 	cx->run = run;
 

@@ -53,7 +53,7 @@ typedef struct CatContext
 	MemoryContext mcxt;			/* lives as long as the lint call */
 	List	   *rels;			/* CatRel * cache */
 	Node	   *raw;			/* the server's raw tree of the statement */
-	int			any_enabled;	/* a catalog rule is on: 1, 0, -1 not known yet */
+	int			any_enabled;	/* a catalog-only rule is on: 1, 0, -1 not known yet */
 } CatContext;
 
 /* catalog.c */
@@ -74,6 +74,8 @@ extern CatIndex *cat_leading_index(CatRel *rel, AttrNumber attno, Index varno, L
 extern CatIndex *cat_expression_index(CatRel *rel, Node *expr, Index varno, List *quals);
 extern bool cat_trigram_index(CatRel *rel, AttrNumber attno, Index varno, List *quals);
 extern bool cat_unique_within(CatRel *rel, Bitmapset *attnos);
+extern bool cat_is_equality(Node *c);
+extern Bitmapset *cat_bound_columns(Query *q, List *quals, Index varno, bool *joined);
 extern char *cat_deparse(CatRel *rel, Node *expr, Index varno);
 extern char *cat_attname(CatRel *rel, AttrNumber attno);
 
@@ -82,5 +84,8 @@ extern void cat_rules_quals(CatContext *cx, Query *q, List *quals);
 
 /* rules_catalog_sets.c: union-without-all, distinct-masking-join-fanout */
 extern void cat_rules_sets(CatContext *cx, Query *q, List *quals);
+
+/* rules_catalog_rows.c: limit-without-order-by (taken back on a unique key) */
+extern void cat_rules_rows(CatContext *cx, Query *q, List *quals);
 
 #endif							/* PIPEOPT_LINT_CATALOG_H */

@@ -292,3 +292,53 @@ cat_attname(CatRel *rel, AttrNumber attno)
 {
 	return get_attname(rel->relid, attno, false);
 }
+
+/* An equality operator (by name: =) between two operands? */
+bool
+cat_is_equality(Node *c)
+{
+	char	   *name;
+
+	if (!IsA(c, OpExpr) || list_length(((OpExpr *) c)->args) != 2)
+		return false;
+	name = get_opname(((OpExpr *) c)->opno);
+	return name && strcmp(name, "=") == 0;
+}
+
+/*
+ * The columns of relation varno that quals equate with something else
+ * (another table's column: *joined set; a value: a filter).
+ */
+Bitmapset *
+cat_bound_columns(Query *q, List *quals, Index varno, bool *joined)
+{
+	Bitmapset  *bound = NULL;
+	ListCell   *lc;
+
+	*joined = false;
+	foreach(lc, quals)
+	{
+		Node	   *c = lfirst(lc);
+
+		if (!cat_is_equality(c))
+			continue;
+		for (int side = 0; side < 2; side++)
+		{
+			Node	   *mine = list_nth(((OpExpr *) c)->args, side);
+			Node	   *other = list_nth(((OpExpr *) c)->args, 1 - side);
+			Oid			relid;
+			Var		   *v = cat_base_var(q, mine, &relid);
+			Bitmapset  *others;
+
+			if (v == NULL || v->varno != varno)
+				continue;
+			others = pull_varnos(NULL, other);
+			if (bms_is_member((int) varno, others) || contain_volatile_functions(other))
+				continue;
+			bound = bms_add_member(bound, v->varattno);
+			if (!bms_is_empty(others))
+				*joined = true;
+		}
+	}
+	return bound;
+}

@@ -58,55 +58,6 @@ from_relations(Node *jt, List **out)
 	}
 }
 
-static bool
-is_equality(Node *c)
-{
-	char	   *name;
-
-	if (!IsA(c, OpExpr) || list_length(((OpExpr *) c)->args) != 2)
-		return false;
-	name = get_opname(((OpExpr *) c)->opno);
-	return name && strcmp(name, "=") == 0;
-}
-
-/*
- * The columns of relation varno that quals equate with something else
- * (another table's column: *joined set; a value: a filter).
- */
-static Bitmapset *
-bound_columns(Query *q, List *quals, Index varno, bool *joined)
-{
-	Bitmapset  *bound = NULL;
-	ListCell   *lc;
-
-	*joined = false;
-	foreach(lc, quals)
-	{
-		Node	   *c = lfirst(lc);
-
-		if (!is_equality(c))
-			continue;
-		for (int side = 0; side < 2; side++)
-		{
-			Node	   *mine = list_nth(((OpExpr *) c)->args, side);
-			Node	   *other = list_nth(((OpExpr *) c)->args, 1 - side);
-			Oid			relid;
-			Var		   *v = cat_base_var(q, mine, &relid);
-			Bitmapset  *others;
-
-			if (v == NULL || v->varno != varno)
-				continue;
-			others = pull_varnos(NULL, other);
-			if (bms_is_member((int) varno, others) || contain_volatile_functions(other))
-				continue;
-			bound = bms_add_member(bound, v->varattno);
-			if (!bms_is_empty(others))
-				*joined = true;
-		}
-	}
-	return bound;
-}
-
 /* Does every row of lq differ from the others (its tables' keys selected)? */
 static bool
 branch_keyed(CatContext *cx, Query *lq)
@@ -162,7 +113,7 @@ fixed_value(Query *lq, AttrNumber attno, Oid relid)
 	{
 		Node	   *c = lfirst(lc);
 
-		if (!is_equality(c))
+		if (!cat_is_equality(c))
 			continue;
 		for (int side = 0; side < 2; side++)
 		{
@@ -315,7 +266,7 @@ check_distinct(CatContext *cx, Query *q, List *quals)
 
 		if (bms_is_member(rti, selected) || rte->rtekind != RTE_RELATION)
 			continue;
-		bound = bound_columns(q, quals, rti, &joined);
+		bound = cat_bound_columns(q, quals, rti, &joined);
 		if (!joined)
 			continue;			/* not joined by equality: another rule's matter */
 		rel = cat_rel(cx, rte->relid);

@@ -21,7 +21,7 @@ $node->safe_psql('postgres',
 	"COPY corpus (raw_labels, normalized_labels, sql) FROM '$src/test/corpus/labelled.tsv'");
 
 my $n = $node->safe_psql('postgres', 'SELECT count(*) FROM corpus');
-cmp_ok($n * 2, '>=', 150, "the corpus scores at least 150 statements ($n, raw and normalized)");
+cmp_ok($n, '>=', 150, "the corpus holds at least 150 statements ($n, each scored raw and normalized)");
 
 my ($ret, $out, $err) = $node->psql('postgres', undef,
 	extra_params => [ '-X', '-f', "$src/test/corpus/score.sql" ]);
