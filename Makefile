@@ -16,6 +16,7 @@ OBJS = \
 	src/pipeopt.o \
 	src/guc.o \
 	src/parse/parse.o \
+	src/parse/sandbox.o \
 	src/parse/mask.o \
 	src/capture/registry.o \
 	src/capture/worker.o \
@@ -24,6 +25,10 @@ OBJS = \
 	src/sqlapi/parse_api.o \
 	src/sqlapi/capture_api.o \
 	src/sqlapi/lint_api.o \
+	src/sqlapi/advise_api.o \
+	src/advise/hypo_index.o \
+	src/advise/hypo_size.o \
+	src/advise/whatif_plan.o \
 	$(LINT_OBJS) \
 	$(CATALOG_OBJS) \
 	src/parse/pg_query_isolated.o

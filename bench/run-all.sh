@@ -15,7 +15,7 @@ echo "pipeopt benchmarks: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs," \
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 failed=()
-for b in capture_tick lint_throughput pgbench_overhead; do
+for b in capture_tick lint_throughput pgbench_overhead whatif_accuracy; do
   echo
   echo "=== $b ==="
   # A broken benchmark must not hide the other one's numbers.

@@ -4,40 +4,18 @@
  *	  Parse analysis of one statement for the catalog rules, safely.
  *
  * A captured statement is analyzed as the role that ran it (the caller of
- * pipeopt.lint() otherwise), in a security-restricted context, as
- * PostgreSQL does for index expressions: no superuser ever resolves a
- * user's names or types. Parse analysis only: nothing is planned or
- * executed, and no hook (pg_stat_statements') sees it. It happens in a
- * subtransaction that is always rolled back, under a lock timeout: the
- * locks it takes end with the statement, and a statement that does not
- * analyze here (a table since dropped, a temporary table of another
+ * pipeopt.lint() otherwise) in the sandbox of parse/sandbox.h: parse
+ * analysis only, nothing planned or executed. A statement that does not
+ * analyze there (a table since dropped, a temporary table of another
  * session, an unknown $n type) is skipped, its tree rules' findings kept.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
-#include "access/genam.h"
-#include "access/htup_details.h"
-#include "access/table.h"
-#include "access/xact.h"
-#include "catalog/indexing.h"
-#include "catalog/pg_db_role_setting.h"
 #include "lint/catalog.h"
-#include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
-#include "parser/analyze.h"
-#include "parser/parse_node.h"
-#include "parser/parse_param.h"
-#include "pipeopt.h"
-#include "utils/array.h"
-#include "utils/rel.h"
-#include "utils/builtins.h"
-#include "utils/fmgroids.h"
-#include "utils/guc.h"
-#include "utils/memutils.h"
-#include "utils/resowner.h"
-#include "utils/snapmgr.h"
+#include "parse/sandbox.h"
 
 /* The rule index of id, or -1 when it is turned off (cache: per call site). */
 int
@@ -206,20 +184,11 @@ walk_levels(Node *node, CatContext *cx)
 static void
 analyze_statement(CatContext *cx, LintRun *run)
 {
-	RawStmt    *raw = copyObject(run->current_stmt);
-	ParseState *pstate;
-	Oid		   *types = NULL;
-	int			ntypes = 0;
 	Query	   *query;
 
 	/* parse analysis scribbles on the raw tree: keep a copy to find names in */
-	cx->raw = copyObject(raw->stmt);
-	pstate = make_parsestate(NULL);
-	pstate->p_sourcetext = run->text + run->offset;	/* what locations count from */
-	setup_parse_variable_parameters(pstate, &types, &ntypes);
-	query = transformTopLevelStmt(pstate, raw);
-	check_variable_parameters(pstate, query);
-	free_parsestate(pstate);
+	cx->raw = copyObject(run->current_stmt->stmt);
+	query = pipeopt_analyze_raw(run->current_stmt, run->text + run->offset);
 	if (query->commandType == CMD_UTILITY)
 		return;
 	walk_levels((Node *) query, cx);
@@ -305,15 +274,19 @@ analysis_wanted(CatContext *cx, LintRun *run)
 }
 
 static void
+analyze_in_sandbox(void *arg)
+{
+	CatContext *cx = (CatContext *) arg;
+
+	analyze_statement(cx, cx->run);
+}
+
+static void
 catalog_analyze(LintRun *run)
 {
 	CatContext *cx = (CatContext *) run->catalog->arg;
 	Node	   *stmt = run->current_stmt->stmt;
-	MemoryContext oldcxt = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
-	MemoryContext work;
-	Oid			save_userid;
-	int			save_sec;
+	char	   *error;
 	int			depth = 0;
 
 	if (!IsA(stmt, SelectStmt) && !IsA(stmt, InsertStmt) &&
@@ -322,107 +295,10 @@ catalog_analyze(LintRun *run)
 	if (!analysis_wanted(cx, run) || !worth_analyzing(stmt, &depth))
 		return;
 	cx->run = run;
-
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	BeginInternalSubTransaction(NULL);
-	work = AllocSetContextCreate(oldcxt, "pipeopt catalog rules", ALLOCSET_DEFAULT_SIZES);
-	MemoryContextSwitchTo(work);
-	PG_TRY();
-	{
-		int			nest;
-		char		timeout[32];
-
-		SetUserIdAndSecContext(cx->role, save_sec | SECURITY_LOCAL_USERID_CHANGE |
-							   SECURITY_RESTRICTED_OPERATION);
-		nest = NewGUCNestLevel();
-		if (cx->search_path)
-			(void) set_config_option("search_path", cx->search_path, PGC_USERSET,
-									 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-		snprintf(timeout, sizeof(timeout), "%d", pipeopt_capture_lock_timeout);
-		(void) set_config_option("lock_timeout", timeout, PGC_USERSET,
-								 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-		analyze_statement(cx, run);
-		AtEOXact_GUC(false, nest);
-		SetUserIdAndSecContext(save_userid, save_sec);
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(oldcxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
-		MemoryContextDelete(work);
-		/* a cancel or a shutdown is not this statement's problem */
-		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
-			edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN ||
-			edata->sqlerrcode == ERRCODE_OUT_OF_MEMORY)
-			ReThrowError(edata);
+	if (!pipeopt_sandbox_run(cx->role, cx->search_path, analyze_in_sandbox, cx, &error))
 		ereport(DEBUG1,
 				(errmsg_internal("pipeopt: catalog rules skipped statement %d: %s",
-								 run->statement, edata->message)));
-		FreeErrorData(edata);
-		return;
-	}
-	PG_END_TRY();
-	RollbackAndReleaseCurrentSubTransaction();
-	MemoryContextSwitchTo(oldcxt);
-	CurrentResourceOwner = oldowner;
-	MemoryContextDelete(work);
-}
-
-/*
- * The search_path role would log in with in this database: its settings
- * in pg_db_role_setting, most specific first, else the server's.
- */
-static char *
-login_search_path(Oid role)
-{
-	Oid			pairs[3][2] = {{MyDatabaseId, role}, {InvalidOid, role}, {MyDatabaseId, InvalidOid}};
-	Relation	rel = table_open(DbRoleSettingRelationId, AccessShareLock);
-	char	   *found = NULL;
-
-	for (int i = 0; i < 3 && found == NULL; i++)
-	{
-		ScanKeyData keys[2];
-		SysScanDesc scan;
-		HeapTuple	tup;
-
-		ScanKeyInit(&keys[0], Anum_pg_db_role_setting_setdatabase,
-					BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(pairs[i][0]));
-		ScanKeyInit(&keys[1], Anum_pg_db_role_setting_setrole,
-					BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(pairs[i][1]));
-		scan = systable_beginscan(rel, DbRoleSettingDatidRolidIndexId, true,
-								  NULL, 2, keys);
-		if (HeapTupleIsValid(tup = systable_getnext(scan)))
-		{
-			bool		isnull;
-			Datum		d = heap_getattr(tup, Anum_pg_db_role_setting_setconfig,
-										 RelationGetDescr(rel), &isnull);
-
-			if (!isnull)
-			{
-				ArrayType  *a = DatumGetArrayTypeP(d);
-				Datum	   *items;
-				int			n;
-
-				deconstruct_array(a, TEXTOID, -1, false, TYPALIGN_INT, &items, NULL, &n);
-				for (int j = 0; j < n && found == NULL; j++)
-				{
-					char	   *s = TextDatumGetCString(items[j]);
-
-					if (strncmp(s, "search_path=", 12) == 0)
-						found = pstrdup(s + 12);
-				}
-			}
-		}
-		systable_endscan(scan);
-	}
-	table_close(rel, AccessShareLock);
-	return found ? found : pstrdup(GetConfigOptionResetString("search_path"));
+								 run->statement, error)));
 }
 
 /*
@@ -435,7 +311,7 @@ pipeopt_lint_catalog_init(LintCatalog *catalog, Oid role, bool as_default)
 	CatContext *cx = palloc0(sizeof(CatContext));
 
 	cx->role = role;
-	cx->search_path = as_default ? login_search_path(role) : NULL;
+	cx->search_path = as_default ? pipeopt_login_search_path(role) : NULL;
 	cx->mcxt = CurrentMemoryContext;
 	cx->any_enabled = -1;
 	catalog->analyze = catalog_analyze;

@@ -169,3 +169,41 @@ pipeopt_parse_statement(const char *text, PipeoptStatement *out)
 	out->query = pipeopt_mask_literals(text);
 	out->fingerprint = hash_fingerprint(out->query);
 }
+
+/*
+ * The raw statements of text, parsed by libpg_query (which also takes
+ * normalized texts such as interval $2) and copied into the caller's
+ * memory; NIL with *error set when the text does not parse.
+ */
+List *
+pipeopt_parse_raw(const char *text, char **error)
+{
+	MemoryContext pgq_cxt;
+	PgQueryInternalParsetreeAndError r;
+	List	   *copy = NIL;
+
+	*error = NULL;
+	/* libpg_query's memory contexts are its own (see docs/internals.md) */
+	pgq_cxt = pg_query_enter_memory_context();
+	r = pg_query_raw_parse(text);
+	if (r.stderr_buffer)
+		free(r.stderr_buffer);
+	if (r.error)
+	{
+		*error = pstrdup(r.error->message);
+		pg_query_free_error(r.error);
+		pg_query_exit_memory_context(pgq_cxt);
+		return NIL;
+	}
+	PG_TRY();
+	{
+		/* the server's copyObject(): it errors out on a node it does not know */
+		copy = copyObject(r.tree);
+	}
+	PG_FINALLY();
+	{
+		pg_query_exit_memory_context(pgq_cxt);
+	}
+	PG_END_TRY();
+	return copy;
+}

@@ -13,6 +13,7 @@
 #define PIPEOPT_PARSE_H
 
 #include "postgres.h"
+#include "nodes/pg_list.h"
 
 typedef struct PipeoptStatement
 {
@@ -34,6 +35,9 @@ extern void pipeopt_parse_statement(const char *text, PipeoptStatement *out);
 
 /* pg_query_normalize(); NULL with *error set when the text does not parse */
 extern char *pipeopt_normalize(const char *text, char **error, int *error_position);
+
+/* libpg_query's raw statements (RawStmt *), copied into server memory */
+extern List *pipeopt_parse_raw(const char *text, char **error);
 
 /* mask.c: replace every string literal of a text that would not parse */
 extern char *pipeopt_mask_literals(const char *text);

@@ -7,7 +7,9 @@ GRANT EXECUTE ON FUNCTION @extschema@.parse_statement(text),
                           @extschema@.fingerprint(text),
                           @extschema@.normalize(text),
                           @extschema@.lint(text, jsonb, regrole),
-                          @extschema@.rules() TO PUBLIC;
+                          @extschema@.rules(),
+                          @extschema@.hypothetical_index(text),
+                          @extschema@.whatif(text, text[], regclass[]) TO PUBLIC;
 GRANT SELECT ON @extschema@.rules TO PUBLIC;
 GRANT SELECT ON @extschema@.findings, @extschema@.statement_findings,
                 @extschema@.schema_findings,

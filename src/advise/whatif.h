@@ -1,0 +1,91 @@
+/*-------------------------------------------------------------------------
+ *
+ * whatif.h
+ *	  The what-if planner of the advise stage: hypothetical indexes that
+ *	  the planner sees, their estimated sizes, and plan costs of a
+ *	  statement under a configuration of them.
+ *
+ * A HypoIndex is a structured specification (relation OID, attribute
+ * numbers, method, operator classes): never SQL text. The planner is
+ * PostgreSQL's own, called without planner hooks; while it runs, a
+ * get_relation_info_hook adds each hypothetical index of the configuration
+ * (IndexOptInfo.hypothetical = true, as HypoPG does) and hides the real
+ * indexes the configuration drops. Nothing is built or executed.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PIPEOPT_WHATIF_H
+#define PIPEOPT_WHATIF_H
+
+#include "postgres.h"
+#include "nodes/parsenodes.h"
+#include "nodes/pg_list.h"
+#include "storage/block.h"
+
+typedef struct HypoIndex
+{
+	Oid			oid;			/* fake, for plans to name it */
+	Oid			relid;
+	Oid			am;				/* btree, hash or brin */
+	int			nkeys;			/* key columns */
+	int			ncols;			/* key and INCLUDE columns */
+	AttrNumber	attnos[INDEX_MAX_KEYS]; /* 0: the next of exprs */
+	Oid			opclass[INDEX_MAX_KEYS];	/* per key column */
+	Oid			collation[INDEX_MAX_KEYS];
+	bool		desc[INDEX_MAX_KEYS];
+	bool		nulls_first[INDEX_MAX_KEYS];
+	List	   *exprs;			/* key expressions, Vars of varno 1 */
+	List	   *pred;			/* partial: implicit-AND list, varno 1 */
+	bool		unique;
+	int			fillfactor;		/* percent; 0: the method's default */
+	BlockNumber pages;			/* given size (WITH (pages = n)); 0: estimate it */
+} HypoIndex;
+
+/* What hypo_size.c estimates for an index over a number of heap rows. */
+typedef struct HypoSize
+{
+	double		tuples;			/* index entries (heap rows it covers) */
+	BlockNumber pages;			/* with the metapage */
+	int			tree_height;	/* B-tree levels above the leaves; -1 */
+	bool		deduplicated;	/* B-tree: duplicates stored as posting lists */
+} HypoSize;
+
+/* A configuration: indexes added and real indexes hidden. */
+typedef struct WhatifConfig
+{
+	List	   *hypos;			/* HypoIndex * */
+	List	   *hidden;			/* OIDs of real indexes the planner must not see */
+} WhatifConfig;
+
+typedef struct WhatifCost
+{
+	double		startup_cost;
+	double		total_cost;
+	List	   *used;			/* HypoIndex * the plan scans */
+} WhatifCost;
+
+/* hypo_index.c */
+extern HypoIndex *hypo_index_from_definition(const char *definition);
+extern char *hypo_index_describe(HypoIndex *h);
+extern double hypo_index_entries(HypoIndex *h);
+extern void hypo_index_install(WhatifConfig *config);
+extern void hypo_index_uninstall(void);
+
+/* hypo_size.c */
+extern void hypo_estimate_size(HypoIndex *h, double heap_tuples, HypoSize *out);
+
+/*
+ * whatif_plan.c. A statement is analyzed once (parse analysis and the
+ * rewriter, as role with search_path, in the sandbox; its Query trees kept
+ * in keep) and then costed under any number of configurations, each
+ * planning in its own sandbox with the statement's relations locked again.
+ * Both return false with *error when the statement does not analyze or
+ * plan there (a dropped table, no privilege: the role must be allowed to
+ * run it).
+ */
+extern bool whatif_analyze(const char *text, Oid role, const char *search_path,
+						   MemoryContext keep, List **queries, char **error);
+extern bool whatif_cost(List *queries, Oid role, const char *search_path,
+						WhatifConfig *config, WhatifCost *out, char **error);
+
+#endif							/* PIPEOPT_WHATIF_H */

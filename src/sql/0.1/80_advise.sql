@@ -1,0 +1,23 @@
+/* The what-if planner: hypothetical indexes, sized and planned. */
+
+CREATE FUNCTION @extschema@.hypothetical_index(
+  definition text,
+  OUT relation regclass, OUT definition text, OUT method text,
+  OUT estimated_entries double precision, OUT estimated_pages bigint,
+  OUT estimated_bytes bigint, OUT tree_height integer, OUT deduplicated boolean)
+RETURNS record
+AS 'MODULE_PATHNAME', 'pipeopt_hypothetical_index'
+LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION @extschema@.hypothetical_index(text) IS
+  'The estimated size of the index a CREATE INDEX text describes, were it built now (nothing is built)';
+
+CREATE FUNCTION @extschema@.whatif(
+  statement text, indexes text[] DEFAULT '{}', hide regclass[] DEFAULT '{}',
+  OUT cost_before double precision, OUT cost_after double precision,
+  OUT startup_before double precision, OUT startup_after double precision,
+  OUT indexes_used text[])
+RETURNS record
+AS 'MODULE_PATHNAME', 'pipeopt_whatif'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.whatif(text, text[], regclass[]) IS
+  'The planner''s cost of a statement as it is, and with hypothetical indexes (CREATE INDEX texts) added and real ones hidden; planned as the caller, never executed';
