@@ -29,6 +29,7 @@ OBJS = \
 	src/advise/hypo_index.o \
 	src/advise/hypo_size.o \
 	src/advise/whatif_plan.o \
+	src/advise/select.o \
 	$(LINT_OBJS) \
 	$(CATALOG_OBJS) \
 	src/parse/pg_query_isolated.o

@@ -186,6 +186,28 @@ hypo_index_from_definition(const char *definition)
 	return h;
 }
 
+/* A B-tree on columns of relid, default operator classes and collations. */
+HypoIndex *
+hypo_index_btree(Oid relid, const AttrNumber *attnos, int n)
+{
+	HypoIndex  *h = palloc0(sizeof(HypoIndex));
+
+	h->oid = fake_oid();
+	h->relid = relid;
+	h->am = BTREE_AM_OID;
+	h->nkeys = h->ncols = n;
+	for (int i = 0; i < n; i++)
+	{
+		Oid			type;
+		int32		typmod;
+
+		h->attnos[i] = attnos[i];
+		get_atttypetypmodcoll(relid, attnos[i], &type, &typmod, &h->collation[i]);
+		h->opclass[i] = GetDefaultOpClass(type, BTREE_AM_OID);
+	}
+	return h;
+}
+
 /* CREATE INDEX text for h, names quoted from the catalogs as they are now. */
 char *
 hypo_index_describe(HypoIndex *h)

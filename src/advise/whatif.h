@@ -66,6 +66,7 @@ typedef struct WhatifCost
 
 /* hypo_index.c */
 extern HypoIndex *hypo_index_from_definition(const char *definition);
+extern HypoIndex *hypo_index_btree(Oid relid, const AttrNumber *attnos, int n);
 extern char *hypo_index_describe(HypoIndex *h);
 extern double hypo_index_entries(HypoIndex *h);
 extern void hypo_index_install(WhatifConfig *config);

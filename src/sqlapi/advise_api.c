@@ -2,12 +2,13 @@
  *
  * advise_api.c
  *	  SQL functions of the advise stage's what-if planner:
- *	  pipeopt.hypothetical_index() and pipeopt.whatif().
+ *	  pipeopt.hypothetical_index(), pipeopt.whatif(), pipeopt.select_indexes().
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "advise/select.h"
 #include "advise/whatif.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
@@ -17,10 +18,12 @@
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 
 PG_FUNCTION_INFO_V1(pipeopt_hypothetical_index);
 PG_FUNCTION_INFO_V1(pipeopt_whatif);
+PG_FUNCTION_INFO_V1(pipeopt_select_indexes);
 
 /*
  * hypothetical_index(definition) -> (relation, definition, method,
@@ -142,4 +145,97 @@ pipeopt_whatif(PG_FUNCTION_ARGS)
 		used[i++] = CStringGetTextDatum(hypo_index_describe(lfirst(lc)));
 	values[4] = PointerGetDatum(construct_array(used, i, TEXTOID, -1, false, TYPALIGN_INT));
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+}
+
+/* A size written like a memory setting ('40MB'), in bytes. */
+static double
+budget_bytes(const char *text)
+{
+	int			kb;
+	const char *hint = NULL;
+
+	if (!parse_int(text, &kb, GUC_UNIT_KB, &hint) || kb < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid index budget: \"%s\"", text),
+				 errhint("%s", hint ? hint : "Write it like a memory setting, such as '40MB' or '2GB'.")));
+	return (double) kb * 1024;
+}
+
+/*
+ * select_indexes(statements, budget, weights, max_columns) -> the indexes
+ *		to build for the statements within budget, in the order chosen:
+ *		(definition, relation, estimated_bytes, saving, statements,
+ *		workload_cost_before, workload_cost_after, planner_calls). Every
+ *		statement is analyzed and planned as the caller.
+ */
+Datum
+pipeopt_select_indexes(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Datum	   *texts;
+	bool	   *tnulls;
+	int			n;
+	Datum	   *weights = NULL;
+	bool	   *wnulls = NULL;
+	int			nweights = 0;
+	WorkloadStatement *stmts;
+	SelectionResult result;
+	int			max_columns = PG_ARGISNULL(3) ? 3 : PG_GETARG_INT32(3);
+	double		budget;
+	ListCell   *lc;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (PG_ARGISNULL(0))
+		return (Datum) 0;
+	budget = budget_bytes(PG_ARGISNULL(1) ? "40MB" : text_to_cstring(PG_GETARG_TEXT_PP(1)));
+	if (max_columns < 1 || max_columns > INDEX_MAX_KEYS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("max_columns must be between 1 and %d", INDEX_MAX_KEYS)));
+	deconstruct_array(PG_GETARG_ARRAYTYPE_P(0), TEXTOID, -1, false, TYPALIGN_INT, &texts, &tnulls, &n);
+	if (!PG_ARGISNULL(2))
+	{
+		deconstruct_array(PG_GETARG_ARRAYTYPE_P(2), FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+						  &weights, &wnulls, &nweights);
+		if (nweights != n)
+			ereport(ERROR,
+					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+					 errmsg("%d weights for %d statements", nweights, n),
+					 errdetail("Give one weight (calls, say) per statement, or none.")));
+	}
+	stmts = palloc0(sizeof(WorkloadStatement) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		char	   *error;
+
+		if (tnulls[i])
+			continue;
+		stmts[i].text = TextDatumGetCString(texts[i]);
+		stmts[i].weight = weights && !wnulls[i] ? DatumGetFloat8(weights[i]) : 1;
+		stmts[i].role = GetUserId();
+		if (!whatif_analyze(stmts[i].text, stmts[i].role, NULL, CurrentMemoryContext,
+							&stmts[i].queries, &error))
+			ereport(NOTICE,
+					(errmsg("statement %d left out: %s", i + 1, error),
+					 errdetail("It is analyzed and planned as you, with your search_path.")));
+	}
+	select_indexes(stmts, n, budget, max_columns, &result);
+	foreach(lc, result.chosen)
+	{
+		ChosenIndex *ci = lfirst(lc);
+		Datum		values[8];
+		bool		nulls[8] = {0};
+
+		values[0] = CStringGetTextDatum(hypo_index_describe(ci->index));
+		values[1] = ObjectIdGetDatum(ci->index->relid);
+		values[2] = Int64GetDatum((int64) ci->bytes);
+		values[3] = Float8GetDatum(ci->saving);
+		values[4] = Int32GetDatum(ci->statements);
+		values[5] = Float8GetDatum(result.workload_before);
+		values[6] = Float8GetDatum(result.workload_after);
+		values[7] = Int32GetDatum(result.planner_calls);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
 }

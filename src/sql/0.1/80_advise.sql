@@ -21,3 +21,16 @@ AS 'MODULE_PATHNAME', 'pipeopt_whatif'
 LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION @extschema@.whatif(text, text[], regclass[]) IS
   'The planner''s cost of a statement as it is, and with hypothetical indexes (CREATE INDEX texts) added and real ones hidden; planned as the caller, never executed';
+
+CREATE FUNCTION @extschema@.select_indexes(
+  statements text[], budget text DEFAULT '40MB', weights double precision[] DEFAULT NULL,
+  max_columns integer DEFAULT 3,
+  OUT definition text, OUT relation regclass, OUT estimated_bytes bigint,
+  OUT saving double precision, OUT statements_improved integer,
+  OUT workload_cost_before double precision, OUT workload_cost_after double precision,
+  OUT planner_calls integer)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pipeopt_select_indexes'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.select_indexes(text[], text, double precision[], integer) IS
+  'The B-tree indexes that save the statements the most planner cost within budget (greedy, Extend-style), planned as the caller, nothing built';
