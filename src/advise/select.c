@@ -25,10 +25,10 @@
 #include "nodes/nodeFuncs.h"
 #include "optimizer/optimizer.h"
 #include "parser/parsetree.h"
+#include "common/hashfn.h"
+#include "lib/stringinfo.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
-
-#define KEY_LEN 512
 
 typedef struct RelColumns
 {
@@ -41,26 +41,44 @@ typedef struct Selection
 	WorkloadStatement *stmts;
 	int			nstmts;
 	List	   *rels;			/* RelColumns * */
-	HTAB	   *cache;			/* CostEntry by key */
+	HTAB	   *cache;			/* costs and sizes, by content (CacheEntry) */
+	MemoryContext mcxt;			/* the cache's keys */
 	int			planner_calls;
 } Selection;
 
-typedef struct CostEntry
+/*
+ * A cached cost or size. Keys are texts of any length (a statement and
+ * the content of a configuration), hashed to 64 bits; the text is kept to
+ * tell a hash collision from a hit.
+ */
+typedef struct CacheEntry
 {
-	char		key[KEY_LEN];
-	double		cost;
-} CostEntry;
+	uint64		hash;
+	char	   *key;
+	double		value;
+} CacheEntry;
+
+/* The index into sel->rels of relid, or -1. */
+static int
+find_rel(Selection *sel, Oid relid)
+{
+	ListCell   *lc;
+
+	foreach(lc, sel->rels)
+		if (((RelColumns *) lfirst(lc))->relid == relid)
+			return foreach_current_index(lc);
+	return -1;
+}
 
 /* The index into sel->rels of relid, added if new. */
 static int
 rel_index(Selection *sel, Oid relid)
 {
-	ListCell   *lc;
+	int			r = find_rel(sel, relid);
 	RelColumns *rc;
 
-	foreach(lc, sel->rels)
-		if (((RelColumns *) lfirst(lc))->relid == relid)
-			return foreach_current_index(lc);
+	if (r >= 0)
+		return r;
 	rc = palloc0(sizeof(RelColumns));
 	rc->relid = relid;
 	sel->rels = lappend(sel->rels, rc);
@@ -159,30 +177,34 @@ collect_walker(Node *node, Collect *c)
 	return expression_tree_walker(node, collect_walker, c);
 }
 
-/* The cache key: the statement and the content of the indexes on its relations. */
-static void
-config_key(Selection *sel, int s, List *config, char *key)
+/* The cache slot of key: *found says whether it holds key's value. */
+static CacheEntry *
+cache_slot(Selection *sel, StringInfo key, bool *found)
 {
-	int			len = snprintf(key, KEY_LEN, "%d", s);
-	ListCell   *lc;
+	uint64		hash = hash_bytes_extended((const unsigned char *) key->data, key->len, 0);
+	CacheEntry *e = hash_search(sel->cache, &hash, HASH_ENTER, found);
 
-	memset(key + len, 0, KEY_LEN - len);
-	foreach(lc, config)
-	{
-		HypoIndex  *h = lfirst(lc);
+	if (*found && strcmp(e->key, key->data) == 0)
+		return e;
+	if (*found)
+		pfree(e->key);			/* a collision: the slot takes the new key */
+	*found = false;
+	e->key = MemoryContextStrdup(sel->mcxt, key->data);
+	return e;
+}
 
-		len += snprintf(key + len, KEY_LEN - len, "|%u", h->relid);
-		for (int i = 0; i < h->nkeys && len < KEY_LEN; i++)
-			len += snprintf(key + len, KEY_LEN - len, ",%d", h->attnos[i]);
-	}
+/* An index's content (relation and key columns) appended to a key. */
+static void
+append_index(StringInfo key, HypoIndex *h)
+{
+	appendStringInfo(key, "|%u", h->relid);
+	for (int i = 0; i < h->nkeys; i++)
+		appendStringInfo(key, ",%d", h->attnos[i]);
 }
 
 static int
-compare_hypo(const ListCell *a, const ListCell *b)
+compare_index(const HypoIndex *x, const HypoIndex *y)
 {
-	HypoIndex  *x = lfirst(a),
-			   *y = lfirst(b);
-
 	if (x->relid != y->relid)
 		return x->relid < y->relid ? -1 : 1;
 	for (int i = 0; i < Min(x->nkeys, y->nkeys); i++)
@@ -191,62 +213,102 @@ compare_hypo(const ListCell *a, const ListCell *b)
 	return x->nkeys - y->nkeys;
 }
 
-/* The cost of statement s with the indexes of chosen on its relations; -1 on failure. */
-static double
-statement_cost(Selection *sel, int s, List *chosen)
+static int
+compare_cells(const ListCell *a, const ListCell *b)
 {
-	WorkloadStatement *st = &sel->stmts[s];
-	List	   *config = NIL;
-	ListCell   *lc;
-	char		key[KEY_LEN];
-	CostEntry  *e;
+	return compare_index(lfirst(a), lfirst(b));
+}
+
+/* The estimated bytes of h, estimated once per content. */
+static double
+index_bytes(Selection *sel, HypoIndex *h)
+{
+	StringInfoData key;
+	CacheEntry *e;
 	bool		found;
-	WhatifConfig wc = {NIL, NIL};
-	WhatifCost	out;
-	char	   *error;
 
-	foreach(lc, chosen)
+	initStringInfo(&key);
+	appendStringInfoString(&key, "size");
+	append_index(&key, h);
+	e = cache_slot(sel, &key, &found);
+	if (!found)
 	{
-		HypoIndex  *h = lfirst(lc);
-		ListCell   *lr;
+		HypoSize	size;
 
-		foreach(lr, sel->rels)
-			if (((RelColumns *) lfirst(lr))->relid == h->relid &&
-				bms_is_member(foreach_current_index(lr), st->rels))
-				config = lappend(config, h);
+		hypo_estimate_size(h, hypo_index_entries(h), &size);
+		e->value = (double) size.pages * BLCKSZ;
 	}
-	list_sort(config, compare_hypo);
-	config_key(sel, s, config, key);
-	e = hash_search(sel->cache, key, HASH_ENTER, &found);
-	if (found)
-		return e->cost;
-	wc.hypos = config;
-	sel->planner_calls++;
-	if (!whatif_cost(st->queries, st->role, NULL, &wc, &out, &error))
-	{
-		ereport(DEBUG1, (errmsg_internal("pipeopt: statement %d not costed: %s", s, error)));
-		e->cost = -1;
-	}
-	else
-		e->cost = out.total_cost;
-	return e->cost;
+	pfree(key.data);
+	return e->value;
 }
 
 /*
- * The weighted saving of replacing old by cand in chosen (old NULL: adding
- * cand), over the statements on cand's relation; per statement new costs
- * in costs (indexed like sel->stmts).
+ * The cost of statement s with the indexes of config on its relations
+ * (planned once per statement and content of those indexes); -1 when it
+ * does not plan.
  */
 static double
-action_saving(Selection *sel, List *chosen, HypoIndex *old, HypoIndex *cand, int rel,
+statement_cost(Selection *sel, int s, List *config)
+{
+	WorkloadStatement *st = &sel->stmts[s];
+	List	   *mine = NIL;
+	ListCell   *lc;
+	StringInfoData key;
+	CacheEntry *e;
+	bool		found;
+
+	foreach(lc, config)
+		if (bms_is_member(find_rel(sel, ((HypoIndex *) lfirst(lc))->relid), st->rels))
+			mine = lappend(mine, lfirst(lc));
+	list_sort(mine, compare_cells);
+	initStringInfo(&key);
+	appendStringInfo(&key, "%d", s);
+	foreach(lc, mine)
+		append_index(&key, lfirst(lc));
+	e = cache_slot(sel, &key, &found);
+	pfree(key.data);
+	if (!found)
+	{
+		WhatifConfig wc = {mine, NIL};
+		WhatifCost	out;
+		char	   *error;
+
+		sel->planner_calls++;
+		e->value = -1;
+		if (whatif_cost(st->queries, st->role, NULL, &wc, &out, &error))
+			e->value = out.total_cost;
+		else
+			ereport(DEBUG1, (errmsg_internal("pipeopt: statement %d not costed: %s", s, error)));
+	}
+	list_free(mine);
+	return e->value;
+}
+
+/* The indexes of chosen (ChosenIndex *), without old, with cand. */
+static List *
+configuration(List *chosen, ChosenIndex *old, HypoIndex *cand)
+{
+	List	   *config = NIL;
+	ListCell   *lc;
+
+	foreach(lc, chosen)
+		if (lfirst(lc) != old)
+			config = lappend(config, ((ChosenIndex *) lfirst(lc))->index);
+	return cand ? lappend(config, cand) : config;
+}
+
+/*
+ * The weighted saving of replacing old by cand among chosen (old NULL:
+ * adding cand), over the statements on cand's relation rel; per statement
+ * new costs in costs (indexed like sel->stmts).
+ */
+static double
+action_saving(Selection *sel, List *chosen, ChosenIndex *old, HypoIndex *cand, int rel,
 			  double *costs, int *improved)
 {
-	List	   *config = list_copy(chosen);
+	List	   *config = configuration(chosen, old, cand);
 	double		saving = 0;
 
-	if (old)
-		config = list_delete_ptr(config, old);
-	config = lappend(config, cand);
 	*improved = 0;
 	for (int s = 0; s < sel->nstmts; s++)
 	{
@@ -264,26 +326,60 @@ action_saving(Selection *sel, List *chosen, HypoIndex *old, HypoIndex *cand, int
 		if (c < st->cost * 0.999)
 			(*improved)++;
 	}
+	list_free(config);
 	return saving;
+}
+
+/* cand: old (NULL: nothing) with column att appended, unless chosen has it already. */
+static HypoIndex *
+candidate(List *chosen, Oid relid, ChosenIndex *old, AttrNumber att)
+{
+	AttrNumber	cols[INDEX_MAX_KEYS];
+	int			n = 0;
+	HypoIndex  *cand;
+	ListCell   *lc;
+
+	if (old)
+		for (; n < old->index->nkeys; n++)
+			cols[n] = old->index->attnos[n];
+	cols[n++] = att;
+	cand = hypo_index_btree(relid, cols, n);
+	foreach(lc, chosen)
+		if (compare_index(((ChosenIndex *) lfirst(lc))->index, cand) == 0)
+			return NULL;
+	return cand;
+}
+
+/* Can old grow by att into an index of at most max_columns? */
+static bool
+extendable(ChosenIndex *old, Oid relid, AttrNumber att, int max_columns)
+{
+	HypoIndex  *h = old->index;
+
+	if (h->relid != relid || h->nkeys >= max_columns)
+		return false;
+	for (int i = 0; i < h->nkeys; i++)
+		if (h->attnos[i] == att)
+			return false;
+	return true;
 }
 
 void
 select_indexes(WorkloadStatement *stmts, int nstmts, double budget_bytes,
 			   int max_columns, SelectionResult *out)
 {
-	Selection	sel = {stmts, nstmts, NIL, NULL, 0};
+	Selection	sel = {stmts, nstmts, NIL, NULL, CurrentMemoryContext, 0};
 	HASHCTL		ctl;
-	List	   *chosen = NIL;	/* HypoIndex * */
-	List	   *result = NIL;	/* ChosenIndex *, parallel to chosen */
+	List	   *chosen = NIL;	/* ChosenIndex *, in the order chosen */
 	double		used = 0;
 	double	   *costs = palloc(sizeof(double) * Max(nstmts, 1));
 	double	   *best_costs = palloc(sizeof(double) * Max(nstmts, 1));
 
-	ctl.keysize = KEY_LEN;
-	ctl.entrysize = sizeof(CostEntry);
+	ctl.keysize = sizeof(uint64);
+	ctl.entrysize = sizeof(CacheEntry);
 	ctl.hcxt = CurrentMemoryContext;
 	sel.cache = hash_create("pipeopt what-if costs", 1024, &ctl,
-							HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+							HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 
 	memset(out, 0, sizeof(*out));
 	for (int s = 0; s < nstmts; s++)
@@ -305,8 +401,8 @@ select_indexes(WorkloadStatement *stmts, int nstmts, double budget_bytes,
 
 	for (;;)
 	{
-		HypoIndex  *best = NULL,
-				   *best_old = NULL;
+		HypoIndex  *best = NULL;
+		ChosenIndex *best_old = NULL;
 		double		best_ratio = 0,
 					best_bytes = 0,
 					best_saving = 0;
@@ -316,85 +412,45 @@ select_indexes(WorkloadStatement *stmts, int nstmts, double budget_bytes,
 		foreach(lr, sel.rels)
 		{
 			RelColumns *rc = lfirst(lr);
-			int			rel = foreach_current_index(lr);
 			int			att = -1;
 
 			while ((att = bms_next_member(rc->attnos, att)) >= 0)
 			{
-				ListCell   *lc;
-				/* a new one-column index, then each chosen one extended */
-				HypoIndex  *olds[64];
-				int			nolds = 0;
-
-				olds[nolds++] = NULL;
-				foreach(lc, chosen)
+				/* a new one-column index (k = -1), or a chosen one extended */
+				for (int k = -1; k < list_length(chosen); k++)
 				{
-					HypoIndex  *h = lfirst(lc);
-					bool		has = false;
-
-					if (h->relid != rc->relid || h->nkeys >= max_columns || nolds >= lengthof(olds))
-						continue;
-					for (int i = 0; i < h->nkeys; i++)
-						has |= h->attnos[i] == att;
-					if (!has)
-						olds[nolds++] = h;
-				}
-				for (int k = 0; k < nolds; k++)
-				{
-					HypoIndex  *old = olds[k];
-					AttrNumber	cols[INDEX_MAX_KEYS];
-					int			n = 0;
+					ChosenIndex *old = k < 0 ? NULL : list_nth(chosen, k);
 					HypoIndex  *cand;
-					HypoSize	size,
-								old_size;
 					double		bytes,
 								saving;
 					int			improved;
-					bool		duplicate = false;
 
-					if (old)
-						for (; n < old->nkeys; n++)
-							cols[n] = old->attnos[n];
-					cols[n++] = att;
-					cand = hypo_index_btree(rc->relid, cols, n);
-					foreach(lc, chosen)
-					{
-						HypoIndex  *h = lfirst(lc);
-
-						if (h->relid == cand->relid && h->nkeys == cand->nkeys &&
-							memcmp(h->attnos, cand->attnos, sizeof(AttrNumber) * n) == 0)
-							duplicate = true;
-					}
-					if (duplicate)
+					if (old && !extendable(old, rc->relid, att, max_columns))
 						continue;
-					hypo_estimate_size(cand, hypo_index_entries(cand), &size);
-					bytes = (double) size.pages * BLCKSZ;
-					if (old)
-					{
-						hypo_estimate_size(old, hypo_index_entries(old), &old_size);
-						bytes -= (double) old_size.pages * BLCKSZ;
-					}
+					if ((cand = candidate(chosen, rc->relid, old, att)) == NULL)
+						continue;
+					/* an extension takes only its growth from the budget */
+					bytes = index_bytes(&sel, cand) - (old ? old->bytes : 0);
 					if (used + bytes > budget_bytes)
 						continue;
-					saving = action_saving(&sel, chosen, old, cand, rel, costs, &improved);
-					if (saving <= 0 || improved == 0)
+					saving = action_saving(&sel, chosen, old, cand, foreach_current_index(lr),
+										   costs, &improved);
+					if (saving <= 0 || improved == 0 ||
+						saving / Max(bytes, BLCKSZ) <= best_ratio)
 						continue;
-					if (saving / Max(bytes, BLCKSZ) > best_ratio)
-					{
-						best_ratio = saving / Max(bytes, BLCKSZ);
-						best = cand;
-						best_old = old;
-						best_bytes = bytes;
-						best_saving = saving;
-						best_improved = improved;
-						memcpy(best_costs, costs, sizeof(double) * nstmts);
-					}
+					best_ratio = saving / Max(bytes, BLCKSZ);
+					best = cand;
+					best_old = old;
+					best_bytes = bytes;
+					best_saving = saving;
+					best_improved = improved;
+					memcpy(best_costs, costs, sizeof(double) * nstmts);
 				}
 			}
 		}
 		if (best == NULL)
 			break;
-		used += best_bytes;		/* an extension adds its growth */
+		used += best_bytes;
 		{
 			ChosenIndex *ci = palloc0(sizeof(ChosenIndex));
 
@@ -405,26 +461,17 @@ select_indexes(WorkloadStatement *stmts, int nstmts, double budget_bytes,
 			if (best_old)
 			{
 				/* the extended index replaces the one it extends */
-				ChosenIndex *was = NULL;
-				ListCell   *lc;
-
-				foreach(lc, result)
-					if (((ChosenIndex *) lfirst(lc))->index == best_old)
-						was = lfirst(lc);
-
-				ci->bytes += was->bytes;
-				ci->saving += was->saving;
-				ci->statements = Max(ci->statements, was->statements);
-				result = list_delete_ptr(result, was);
+				ci->bytes += best_old->bytes;
+				ci->saving += best_old->saving;
+				ci->statements = Max(ci->statements, best_old->statements);
 				chosen = list_delete_ptr(chosen, best_old);
 			}
-			chosen = lappend(chosen, best);
-			result = lappend(result, ci);
+			chosen = lappend(chosen, ci);
 		}
 		for (int s = 0; s < nstmts; s++)
 			stmts[s].cost = best_costs[s];
 	}
-	out->chosen = result;
+	out->chosen = chosen;
 	for (int s = 0; s < nstmts; s++)
 		if (stmts[s].queries)
 			out->workload_after += stmts[s].weight * stmts[s].cost;

@@ -121,7 +121,6 @@ analyze_in_sandbox(void *arg)
 	List	   *rewritten;
 	ListCell   *lc;
 	RawStmt    *stmt;
-	Node	   *node;
 
 	if (raw == NIL)
 		ereport(ERROR,
@@ -132,9 +131,7 @@ analyze_in_sandbox(void *arg)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("what-if planning takes one statement, not %d", list_length(raw))));
 	stmt = linitial(raw);
-	node = stmt->stmt;
-	if (!IsA(node, SelectStmt) && !IsA(node, InsertStmt) && !IsA(node, UpdateStmt) &&
-		!IsA(node, DeleteStmt))
+	if (!pipeopt_sandbox_dml(stmt->stmt))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("what-if planning takes SELECT, INSERT, UPDATE or DELETE statements")));

@@ -289,8 +289,7 @@ catalog_analyze(LintRun *run)
 	char	   *error;
 	int			depth = 0;
 
-	if (!IsA(stmt, SelectStmt) && !IsA(stmt, InsertStmt) &&
-		!IsA(stmt, UpdateStmt) && !IsA(stmt, DeleteStmt))
+	if (!pipeopt_sandbox_dml(stmt))
 		return;
 	if (!analysis_wanted(cx, run) || !worth_analyzing(stmt, &depth))
 		return;

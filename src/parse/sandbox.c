@@ -93,6 +93,13 @@ pipeopt_sandbox_run(Oid role, const char *search_path,
 	return ok;
 }
 
+bool
+pipeopt_sandbox_dml(Node *raw)
+{
+	return IsA(raw, SelectStmt) || IsA(raw, InsertStmt) ||
+		IsA(raw, UpdateStmt) || IsA(raw, DeleteStmt);
+}
+
 /*
  * The tree may be libpg_query's: its parser also takes what
  * pg_stat_statements writes but PostgreSQL's grammar refuses (interval $2

@@ -35,6 +35,9 @@ extern bool pipeopt_sandbox_run(Oid role, const char *search_path,
 /* The search_path role would log in with in this database. */
 extern char *pipeopt_login_search_path(Oid role);
 
+/* Is a raw statement one the sandbox analyzes: SELECT, INSERT, UPDATE, DELETE? */
+extern bool pipeopt_sandbox_dml(Node *raw);
+
 /*
  * Parse analysis of a raw statement (libpg_query's or the server's: it is
  * copied first), $n types inferred. text is what locations count from.
