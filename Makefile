@@ -30,6 +30,9 @@ OBJS = \
 	src/advise/hypo_size.o \
 	src/advise/whatif_plan.o \
 	src/advise/select.o \
+	src/advise/select_collect.o \
+	src/advise/select_cost.o \
+	src/sqlapi/index_advice_api.o \
 	$(LINT_OBJS) \
 	$(CATALOG_OBJS) \
 	src/parse/pg_query_isolated.o

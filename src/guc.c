@@ -23,6 +23,9 @@ int			pipeopt_capture_lock_timeout = 5000;
 int			pipeopt_unused_index_days = 7;
 int			pipeopt_max_workers = 256;
 char	   *pipeopt_disabled_rules = NULL;
+int			pipeopt_index_budget = 40 * 1024;
+int			pipeopt_max_index_columns = 3;
+int			pipeopt_advise_interval = 60;
 
 /* Every name in pipeopt.disabled_rules must be a rule. */
 static bool
@@ -98,6 +101,33 @@ pipeopt_define_gucs(void)
 							   PGC_USERSET,
 							   GUC_LIST_INPUT,
 							   check_disabled_rules, NULL, NULL);
+
+	DefineCustomIntVariable("pipeopt.index_budget",
+							"Storage the index advisor may spend on new indexes.",
+							"pipeopt.advise_indexes() without a budget, and the worker, use it.",
+							&pipeopt_index_budget,
+							40 * 1024, 0, INT_MAX,
+							PGC_SUSET,
+							GUC_UNIT_KB,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pipeopt.max_index_columns",
+							"Widest index, in key columns, the index advisor proposes.",
+							NULL,
+							&pipeopt_max_index_columns,
+							3, 1, INDEX_MAX_KEYS,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pipeopt.advise_interval",
+							"Time between two runs of the index advisor by the background worker.",
+							"0 stops them; pipeopt.advise_indexes() still works.",
+							&pipeopt_advise_interval,
+							60, 0, INT_MAX / 60,
+							PGC_SIGHUP,
+							GUC_UNIT_MIN,
+							NULL, NULL, NULL);
 
 	/* a size of shared memory: only when loaded at server start */
 	if (process_shared_preload_libraries_in_progress)

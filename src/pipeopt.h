@@ -31,6 +31,9 @@ extern int	pipeopt_capture_lock_timeout;	/* milliseconds */
 extern int	pipeopt_unused_index_days;	/* observation window of unused-index */
 extern int	pipeopt_max_workers;	/* databases served by workers */
 extern char *pipeopt_disabled_rules;	/* comma-separated rule ids */
+extern int	pipeopt_index_budget;	/* kB */
+extern int	pipeopt_max_index_columns;
+extern int	pipeopt_advise_interval;	/* minutes; 0 = worker does not advise */
 extern void pipeopt_define_gucs(void);
 
 /* capture/registry.c: shared memory of the workers */

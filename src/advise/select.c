@@ -3,285 +3,104 @@
  * select.c
  *	  Extend-style greedy index selection (Schlosser et al., ICDE 2019):
  *	  start from no new index; at each step take the action that saves the
- *	  most weighted statement cost per byte of index, where an action is a
- *	  new one-column B-tree or a chosen B-tree extended by one column; stop
- *	  when nothing fits the budget or saves anything.
+ *	  most weighted statement cost, net of the index's maintenance, per
+ *	  byte of index, where an action is a new one-column B-tree or a chosen
+ *	  B-tree extended by one column; stop when nothing fits the budget or
+ *	  saves anything. Every candidate left out keeps the reason of its last
+ *	  evaluation; every chosen index, per statement, the cost the statement
+ *	  would have without it.
  *
- * Candidate columns are those the statements compare with a B-tree
- * operator (equality, range, IN/ANY), join on, sort or group by. A
- * statement is planned only for actions on relations it reads, and each
+ * A statement is planned only for actions on relations it reads, and each
  * (statement, configuration of the indexes on its relations) is planned
- * once: a cache keyed by the indexes' content.
+ * once (select_cost.c).
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
-#include "access/stratnum.h"
-#include "advise/select.h"
-#include "catalog/pg_am.h"
-#include "catalog/pg_class.h"
-#include "commands/defrem.h"
-#include "nodes/nodeFuncs.h"
-#include "optimizer/optimizer.h"
-#include "parser/parsetree.h"
-#include "common/hashfn.h"
+#include "advise/select_int.h"
 #include "lib/stringinfo.h"
-#include "utils/hsearch.h"
-#include "utils/lsyscache.h"
+#include "utils/builtins.h"
 
-typedef struct RelColumns
-{
-	Oid			relid;
-	Bitmapset  *attnos;			/* candidate columns */
-} RelColumns;
+/* An action must lower some statement's cost by this share... */
+#define MIN_IMPROVEMENT		0.01
+/* ...and raise none by more than this share. */
+#define MAX_REGRESSION		0.10
 
-typedef struct Selection
+/* Why a candidate was not (or is no longer) chosen. */
+typedef enum Verdict
 {
-	WorkloadStatement *stmts;
-	int			nstmts;
-	List	   *rels;			/* RelColumns * */
-	HTAB	   *cache;			/* costs and sizes, by content (CacheEntry) */
-	MemoryContext mcxt;			/* the cache's keys */
-	int			planner_calls;
-} Selection;
+	V_CHOSEN,
+	V_EXTENDED,
+	V_OVER_BUDGET,
+	V_NO_SAVING,
+	V_BELOW_THRESHOLD,
+	V_REGRESSES,
+	V_WRITE_COST,
+	V_OUTRANKED
+} Verdict;
+
+/* A candidate as last evaluated. */
+typedef struct Considered
+{
+	HypoIndex  *index;
+	Verdict		verdict;
+	double		bytes;			/* its own size */
+	double		saving;
+	double		maintenance;
+	bool		ever_saved;
+	int			regressed;		/* the statement it regressed most */
+	double		regression;		/* by this share */
+	double		left;			/* budget left when it did not fit */
+	HypoIndex  *extended_into;
+	bool		evaluated;		/* planned at least once */
+	double		bound;			/* net saving per byte when last planned */
+} Considered;
+
+/* An action of one step: old (NULL: nothing) becomes index. */
+typedef struct Pending
+{
+	ChosenIndex *old;
+	HypoIndex  *index;
+	Considered *considered;
+} Pending;
 
 /*
- * A cached cost or size. Keys are texts of any length (a statement and
- * the content of a configuration), hashed to 64 bits; the text is kept to
- * tell a hash collision from a hit.
+ * Actions by the net saving per byte they had when last planned, never
+ * planned first. Savings rarely grow as indexes are chosen, so a stale
+ * ratio bounds the fresh one (lazy greedy, Minoux 1978): a step stops
+ * planning once no bound beats its best fresh ratio. Where an index makes
+ * another more useful, this can miss it for a step: a documented
+ * approximation that saves most planner calls.
  */
-typedef struct CacheEntry
-{
-	uint64		hash;
-	char	   *key;
-	double		value;
-} CacheEntry;
-
-/* The index into sel->rels of relid, or -1. */
 static int
-find_rel(Selection *sel, Oid relid)
+compare_bounds(const ListCell *a, const ListCell *b)
+{
+	Considered *x = ((Pending *) lfirst(a))->considered;
+	Considered *y = ((Pending *) lfirst(b))->considered;
+
+	if (x->evaluated != y->evaluated)
+		return x->evaluated ? 1 : -1;
+	if (x->bound != y->bound)
+		return x->bound < y->bound ? 1 : -1;
+	return 0;
+}
+
+/* The record of cand's content, added if new. */
+static Considered *
+considered(List **all, HypoIndex *cand)
 {
 	ListCell   *lc;
+	Considered *c;
 
-	foreach(lc, sel->rels)
-		if (((RelColumns *) lfirst(lc))->relid == relid)
-			return foreach_current_index(lc);
-	return -1;
-}
-
-/* The index into sel->rels of relid, added if new. */
-static int
-rel_index(Selection *sel, Oid relid)
-{
-	int			r = find_rel(sel, relid);
-	RelColumns *rc;
-
-	if (r >= 0)
-		return r;
-	rc = palloc0(sizeof(RelColumns));
-	rc->relid = relid;
-	sel->rels = lappend(sel->rels, rc);
-	return list_length(sel->rels) - 1;
-}
-
-typedef struct Collect
-{
-	Selection  *sel;
-	WorkloadStatement *stmt;
-	Query	   *query;			/* the level being walked */
-} Collect;
-
-/* A column of a plain table of this level, with a default B-tree class. */
-static void
-add_column(Collect *c, Node *node)
-{
-	Var		   *v;
-	RangeTblEntry *rte;
-	int			r;
-
-	if (node && IsA(node, RelabelType))
-		node = (Node *) ((RelabelType *) node)->arg;
-	if (node == NULL || !IsA(node, Var))
-		return;
-	v = (Var *) node;
-	if (v->varlevelsup != 0 || v->varattno <= 0 || v->varno > list_length(c->query->rtable))
-		return;
-	rte = rt_fetch(v->varno, c->query->rtable);
-	if (rte->rtekind != RTE_RELATION || rte->relkind != RELKIND_RELATION)
-		return;
-	if (!OidIsValid(GetDefaultOpClass(v->vartype, BTREE_AM_OID)))
-		return;
-	r = rel_index(c->sel, rte->relid);
-	((RelColumns *) list_nth(c->sel->rels, r))->attnos =
-		bms_add_member(((RelColumns *) list_nth(c->sel->rels, r))->attnos, v->varattno);
-}
-
-/* Is opno a B-tree comparison (=, <, <=, >, >=)? */
-static bool
-btree_comparison(Oid opno)
-{
-	List	   *interp = get_op_btree_interpretation(opno);
-	ListCell   *lc;
-
-	foreach(lc, interp)
-	{
-		OpBtreeInterpretation *i = lfirst(lc);
-
-		if (i->strategy >= BTLessStrategyNumber && i->strategy <= BTGreaterStrategyNumber)
-			return true;
-	}
-	return false;
-}
-
-static bool
-collect_walker(Node *node, Collect *c)
-{
-	if (node == NULL)
-		return false;
-	if (IsA(node, Query))
-	{
-		Query	   *q = (Query *) node;
-		Query	   *outer = c->query;
-		ListCell   *lc;
-
-		c->query = q;
-		/* relations the statement reads */
-		foreach(lc, q->rtable)
-		{
-			RangeTblEntry *rte = lfirst(lc);
-
-			if (rte->rtekind == RTE_RELATION && rte->relkind == RELKIND_RELATION)
-				c->stmt->rels = bms_add_member(c->stmt->rels, rel_index(c->sel, rte->relid));
-		}
-		/* sort and group keys */
-		foreach(lc, q->targetList)
-		{
-			TargetEntry *te = lfirst(lc);
-
-			if (te->ressortgroupref != 0)
-				add_column(c, (Node *) te->expr);
-		}
-		(void) query_tree_walker(q, collect_walker, c, 0);
-		c->query = outer;
-		return false;
-	}
-	if (IsA(node, OpExpr) && list_length(((OpExpr *) node)->args) == 2 &&
-		btree_comparison(((OpExpr *) node)->opno))
-	{
-		add_column(c, linitial(((OpExpr *) node)->args));
-		add_column(c, lsecond(((OpExpr *) node)->args));
-	}
-	else if (IsA(node, ScalarArrayOpExpr) && btree_comparison(((ScalarArrayOpExpr *) node)->opno))
-		add_column(c, linitial(((ScalarArrayOpExpr *) node)->args));
-	return expression_tree_walker(node, collect_walker, c);
-}
-
-/* The cache slot of key: *found says whether it holds key's value. */
-static CacheEntry *
-cache_slot(Selection *sel, StringInfo key, bool *found)
-{
-	uint64		hash = hash_bytes_extended((const unsigned char *) key->data, key->len, 0);
-	CacheEntry *e = hash_search(sel->cache, &hash, HASH_ENTER, found);
-
-	if (*found && strcmp(e->key, key->data) == 0)
-		return e;
-	if (*found)
-		pfree(e->key);			/* a collision: the slot takes the new key */
-	*found = false;
-	e->key = MemoryContextStrdup(sel->mcxt, key->data);
-	return e;
-}
-
-/* An index's content (relation and key columns) appended to a key. */
-static void
-append_index(StringInfo key, HypoIndex *h)
-{
-	appendStringInfo(key, "|%u", h->relid);
-	for (int i = 0; i < h->nkeys; i++)
-		appendStringInfo(key, ",%d", h->attnos[i]);
-}
-
-static int
-compare_index(const HypoIndex *x, const HypoIndex *y)
-{
-	if (x->relid != y->relid)
-		return x->relid < y->relid ? -1 : 1;
-	for (int i = 0; i < Min(x->nkeys, y->nkeys); i++)
-		if (x->attnos[i] != y->attnos[i])
-			return x->attnos[i] < y->attnos[i] ? -1 : 1;
-	return x->nkeys - y->nkeys;
-}
-
-static int
-compare_cells(const ListCell *a, const ListCell *b)
-{
-	return compare_index(lfirst(a), lfirst(b));
-}
-
-/* The estimated bytes of h, estimated once per content. */
-static double
-index_bytes(Selection *sel, HypoIndex *h)
-{
-	StringInfoData key;
-	CacheEntry *e;
-	bool		found;
-
-	initStringInfo(&key);
-	appendStringInfoString(&key, "size");
-	append_index(&key, h);
-	e = cache_slot(sel, &key, &found);
-	if (!found)
-	{
-		HypoSize	size;
-
-		hypo_estimate_size(h, hypo_index_entries(h), &size);
-		e->value = (double) size.pages * BLCKSZ;
-	}
-	pfree(key.data);
-	return e->value;
-}
-
-/*
- * The cost of statement s with the indexes of config on its relations
- * (planned once per statement and content of those indexes); -1 when it
- * does not plan.
- */
-static double
-statement_cost(Selection *sel, int s, List *config)
-{
-	WorkloadStatement *st = &sel->stmts[s];
-	List	   *mine = NIL;
-	ListCell   *lc;
-	StringInfoData key;
-	CacheEntry *e;
-	bool		found;
-
-	foreach(lc, config)
-		if (bms_is_member(find_rel(sel, ((HypoIndex *) lfirst(lc))->relid), st->rels))
-			mine = lappend(mine, lfirst(lc));
-	list_sort(mine, compare_cells);
-	initStringInfo(&key);
-	appendStringInfo(&key, "%d", s);
-	foreach(lc, mine)
-		append_index(&key, lfirst(lc));
-	e = cache_slot(sel, &key, &found);
-	pfree(key.data);
-	if (!found)
-	{
-		WhatifConfig wc = {mine, NIL};
-		WhatifCost	out;
-		char	   *error;
-
-		sel->planner_calls++;
-		e->value = -1;
-		if (whatif_cost(st->queries, st->role, NULL, &wc, &out, &error))
-			e->value = out.total_cost;
-		else
-			ereport(DEBUG1, (errmsg_internal("pipeopt: statement %d not costed: %s", s, error)));
-	}
-	list_free(mine);
-	return e->value;
+	foreach(lc, *all)
+		if (select_compare_index(((Considered *) lfirst(lc))->index, cand) == 0)
+			return lfirst(lc);
+	c = palloc0(sizeof(Considered));
+	c->index = cand;
+	c->regressed = -1;
+	*all = lappend(*all, c);
+	return c;
 }
 
 /* The indexes of chosen (ChosenIndex *), without old, with cand. */
@@ -299,32 +118,40 @@ configuration(List *chosen, ChosenIndex *old, HypoIndex *cand)
 
 /*
  * The weighted saving of replacing old by cand among chosen (old NULL:
- * adding cand), over the statements on cand's relation rel; per statement
- * new costs in costs (indexed like sel->stmts).
+ * adding cand), over the statements that could use cand; per statement
+ * new costs in costs (indexed like sel->stmts). Notes in c how many
+ * statements it improves enough and the one it regresses most.
  */
 static double
-action_saving(Selection *sel, List *chosen, ChosenIndex *old, HypoIndex *cand, int rel,
-			  double *costs, int *improved)
+action_saving(Selection *sel, List *chosen, ChosenIndex *old, HypoIndex *cand,
+			  double *costs, int *improved, Considered *c)
 {
 	List	   *config = configuration(chosen, old, cand);
 	double		saving = 0;
 
 	*improved = 0;
+	c->regressed = -1;
+	c->regression = 0;
 	for (int s = 0; s < sel->nstmts; s++)
 	{
 		WorkloadStatement *st = &sel->stmts[s];
-		double		c;
+		double		cost;
 
 		costs[s] = st->cost;
-		if (st->queries == NIL || !bms_is_member(rel, st->rels))
+		if (st->queries == NIL || !select_index_relevant(sel, s, cand))
 			continue;
-		c = statement_cost(sel, s, config);
-		if (c < 0)
+		cost = select_statement_cost(sel, s, config);
+		if (cost < 0)
 			continue;
-		costs[s] = c;
-		saving += st->weight * (st->cost - c);
-		if (c < st->cost * 0.999)
+		costs[s] = cost;
+		saving += st->weight * (st->cost - cost);
+		if (cost < st->cost * (1 - MIN_IMPROVEMENT))
 			(*improved)++;
+		if (st->cost > 0 && cost / st->cost - 1 > c->regression)
+		{
+			c->regression = cost / st->cost - 1;
+			c->regressed = s;
+		}
 	}
 	list_free(config);
 	return saving;
@@ -345,7 +172,7 @@ candidate(List *chosen, Oid relid, ChosenIndex *old, AttrNumber att)
 	cols[n++] = att;
 	cand = hypo_index_btree(relid, cols, n);
 	foreach(lc, chosen)
-		if (compare_index(((ChosenIndex *) lfirst(lc))->index, cand) == 0)
+		if (select_compare_index(((ChosenIndex *) lfirst(lc))->index, cand) == 0)
 			return NULL;
 	return cand;
 }
@@ -364,32 +191,204 @@ extendable(ChosenIndex *old, Oid relid, AttrNumber att, int max_columns)
 	return true;
 }
 
-void
-select_indexes(WorkloadStatement *stmts, int nstmts, double budget_bytes,
-			   int max_columns, SelectionResult *out)
+/* The best action of one step of the search. */
+typedef struct Action
 {
-	Selection	sel = {stmts, nstmts, NIL, NULL, CurrentMemoryContext, 0};
-	HASHCTL		ctl;
+	HypoIndex  *index;
+	ChosenIndex *old;			/* the chosen index it extends, or NULL */
+	double		ratio;			/* net saving per byte */
+	double		bytes;			/* growth of the indexes' size */
+	double		saving;
+	double		maintenance;
+	int			improved;
+	double	   *costs;			/* per statement, after it */
+} Action;
+
+/*
+ * Evaluate the action that turns old (NULL: nothing) into cand, note its
+ * verdict, and keep it in best if it beats it.
+ */
+static void
+evaluate(Selection *sel, List *chosen, List **all, ChosenIndex *old, HypoIndex *cand,
+		 double left, double *costs, Action *best)
+{
+	Considered *c = considered(all, cand);
+	bool		extended = c->verdict == V_EXTENDED;
+	double		bytes,
+				saving,
+				maintenance,
+				net;
+	int			improved;
+
+	c->bytes = select_index_bytes(sel, cand);
+	/* an extension takes only its growth from the budget */
+	bytes = c->bytes - (old ? old->bytes : 0);
+	if (bytes > left)
+	{
+		c->verdict = extended ? V_EXTENDED : V_OVER_BUDGET;
+		c->left = left;
+		return;
+	}
+	saving = action_saving(sel, chosen, old, cand, costs, &improved, c);
+	c->saving = saving;
+	c->maintenance = maintenance = select_index_maintenance(sel, cand);
+	net = saving - (maintenance - (old ? old->maintenance : 0));
+	c->ever_saved |= saving > 0;
+	c->evaluated = true;
+	c->bound = 0;
+	if (saving <= 0)
+		c->verdict = V_NO_SAVING;
+	else if (improved == 0)
+		c->verdict = V_BELOW_THRESHOLD;
+	else if (c->regression > MAX_REGRESSION)
+		c->verdict = V_REGRESSES;
+	else if (net <= 0)
+		c->verdict = V_WRITE_COST;
+	else
+	{
+		c->verdict = V_OUTRANKED;
+		c->bound = net / Max(bytes, BLCKSZ);
+		if (c->bound > best->ratio)
+		{
+			best->ratio = c->bound;
+			best->index = cand;
+			best->old = old;
+			best->bytes = bytes;
+			best->saving = saving;
+			best->maintenance = maintenance;
+			best->improved = improved;
+			memcpy(best->costs, costs, sizeof(double) * sel->nstmts);
+		}
+	}
+	/* a chosen index extended since keeps saying so */
+	if (extended)
+		c->verdict = V_EXTENDED;
+}
+
+/* Take the best action: the chosen indexes after it. */
+static List *
+take(Selection *sel, List *chosen, List **all, Action *best)
+{
+	ChosenIndex *ci = palloc0(sizeof(ChosenIndex));
+
+	ci->index = best->index;
+	ci->bytes = best->bytes;
+	ci->saving = best->saving;
+	ci->maintenance = best->maintenance;
+	ci->statements = best->improved;
+	considered(all, best->index)->verdict = V_CHOSEN;
+	if (best->old)
+	{
+		/* the extended index replaces the one it extends */
+		Considered *was = considered(all, best->old->index);
+
+		was->verdict = V_EXTENDED;
+		was->extended_into = best->index;
+		ci->bytes += best->old->bytes;
+		ci->saving += best->old->saving;
+		ci->statements = Max(ci->statements, best->old->statements);
+		chosen = list_delete_ptr(chosen, best->old);
+	}
+	for (int s = 0; s < sel->nstmts; s++)
+		sel->stmts[s].cost = best->costs[s];
+	return lappend(chosen, ci);
+}
+
+/* Why c was left out, in words. */
+static char *
+reason(Selection *sel, Considered *c)
+{
+	switch (c->verdict)
+	{
+		case V_EXTENDED:
+			return psprintf("extended into %s", hypo_index_describe(c->extended_into));
+		case V_OVER_BUDGET:
+			return psprintf("over budget: it needs %s, %s were left",
+							text_to_cstring(DatumGetTextPP(DirectFunctionCall1(pg_size_pretty,
+																			   Int64GetDatum((int64) c->bytes)))),
+							text_to_cstring(DatumGetTextPP(DirectFunctionCall1(pg_size_pretty,
+																			   Int64GetDatum((int64) c->left)))));
+		case V_NO_SAVING:
+			return pstrdup(c->ever_saved ? "no saving beyond the indexes chosen"
+						   : "no saving: no statement's plan improves with it");
+		case V_BELOW_THRESHOLD:
+			return psprintf("below threshold: it lowers no statement's cost by %d%% or more",
+							(int) (MIN_IMPROVEMENT * 100));
+		case V_REGRESSES:
+			return psprintf("regresses statement %s by %.0f%%",
+							sel->stmts[c->regressed].label, c->regression * 100);
+		case V_WRITE_COST:
+			return psprintf("write cost: keeping it up to date costs %.0f, more than the %.0f it saves",
+							c->maintenance, c->saving);
+		case V_OUTRANKED:
+			return pstrdup("outranked: other actions saved more per byte");
+		case V_CHOSEN:
+			break;
+	}
+	return NULL;
+}
+
+/*
+ * Per chosen index and statement, the cost the statement would have with
+ * every other chosen index but not this one, where its final plan uses it.
+ */
+static void
+attribute(Selection *sel, List *chosen)
+{
+	List	   *config = configuration(chosen, NULL, NULL);
+	ListCell   *lc;
+
+	foreach(lc, chosen)
+	{
+		ChosenIndex *ci = lfirst(lc);
+
+		ci->cost_without = palloc(sizeof(double) * Max(sel->nstmts, 1));
+		for (int s = 0; s < sel->nstmts; s++)
+			ci->cost_without[s] = -1;
+	}
+	for (int s = 0; s < sel->nstmts; s++)
+	{
+		List	   *used;
+		ListCell   *lu;
+
+		if (sel->stmts[s].queries == NIL)
+			continue;
+		used = select_statement_uses(sel, s, config);
+		foreach(lu, used)
+			foreach(lc, chosen)
+		{
+			ChosenIndex *ci = lfirst(lc);
+			List	   *others;
+
+			if (select_compare_index(ci->index, lfirst(lu)) != 0 || ci->cost_without[s] >= 0)
+				continue;
+			others = configuration(chosen, ci, NULL);
+			ci->cost_without[s] = select_statement_cost(sel, s, others);
+			list_free(others);
+		}
+	}
+}
+
+void
+select_indexes(WorkloadStatement *stmts, int nstmts, SelectionParams *params,
+			   SelectionResult *out)
+{
+	Selection	sel = {stmts, nstmts, params, NIL, NULL, NULL, CurrentMemoryContext, 0};
 	List	   *chosen = NIL;	/* ChosenIndex *, in the order chosen */
+	List	   *all = NIL;		/* Considered * */
 	double		used = 0;
 	double	   *costs = palloc(sizeof(double) * Max(nstmts, 1));
-	double	   *best_costs = palloc(sizeof(double) * Max(nstmts, 1));
+	ListCell   *lc;
 
-	ctl.keysize = sizeof(uint64);
-	ctl.entrysize = sizeof(CacheEntry);
-	ctl.hcxt = CurrentMemoryContext;
-	sel.cache = hash_create("pipeopt what-if costs", 1024, &ctl,
-							HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-
+	select_cache_init(&sel);
+	sel.stmt_cols = palloc0(sizeof(Bitmapset *) * Max(nstmts, 1));
 	memset(out, 0, sizeof(*out));
 	for (int s = 0; s < nstmts; s++)
 	{
-		Collect		c = {&sel, &stmts[s], NULL};
-		ListCell   *lc;
-
-		foreach(lc, stmts[s].queries)
-			(void) collect_walker(lfirst(lc), &c);
-		stmts[s].base_cost = stmts[s].cost = stmts[s].queries ? statement_cost(&sel, s, NIL) : -1;
+		if (stmts[s].queries == NIL)
+			continue;
+		select_collect(&sel, s);
+		stmts[s].base_cost = stmts[s].cost = select_statement_cost(&sel, s, NIL);
 		if (stmts[s].base_cost < 0)
 		{
 			stmts[s].queries = NIL; /* cannot be planned: left out */
@@ -401,17 +400,13 @@ select_indexes(WorkloadStatement *stmts, int nstmts, double budget_bytes,
 
 	for (;;)
 	{
-		HypoIndex  *best = NULL;
-		ChosenIndex *best_old = NULL;
-		double		best_ratio = 0,
-					best_bytes = 0,
-					best_saving = 0;
-		int			best_improved = 0;
-		ListCell   *lr;
+		Action		best = {0};
+		List	   *actions = NIL;
 
-		foreach(lr, sel.rels)
+		best.costs = palloc(sizeof(double) * Max(nstmts, 1));
+		foreach(lc, sel.rels)
 		{
-			RelColumns *rc = lfirst(lr);
+			RelColumns *rc = lfirst(lc);
 			int			att = -1;
 
 			while ((att = bms_next_member(rc->attnos, att)) >= 0)
@@ -421,57 +416,55 @@ select_indexes(WorkloadStatement *stmts, int nstmts, double budget_bytes,
 				{
 					ChosenIndex *old = k < 0 ? NULL : list_nth(chosen, k);
 					HypoIndex  *cand;
-					double		bytes,
-								saving;
-					int			improved;
+					Pending    *p;
 
-					if (old && !extendable(old, rc->relid, att, max_columns))
+					if (old && !extendable(old, rc->relid, att, params->max_columns))
 						continue;
 					if ((cand = candidate(chosen, rc->relid, old, att)) == NULL)
 						continue;
-					/* an extension takes only its growth from the budget */
-					bytes = index_bytes(&sel, cand) - (old ? old->bytes : 0);
-					if (used + bytes > budget_bytes)
-						continue;
-					saving = action_saving(&sel, chosen, old, cand, foreach_current_index(lr),
-										   costs, &improved);
-					if (saving <= 0 || improved == 0 ||
-						saving / Max(bytes, BLCKSZ) <= best_ratio)
-						continue;
-					best_ratio = saving / Max(bytes, BLCKSZ);
-					best = cand;
-					best_old = old;
-					best_bytes = bytes;
-					best_saving = saving;
-					best_improved = improved;
-					memcpy(best_costs, costs, sizeof(double) * nstmts);
+					p = palloc(sizeof(Pending));
+					p->old = old;
+					p->index = cand;
+					p->considered = considered(&all, cand);
+					actions = lappend(actions, p);
 				}
 			}
 		}
-		if (best == NULL)
-			break;
-		used += best_bytes;
+		/* lazily: the most promising first, until no bound can beat the best */
+		list_sort(actions, compare_bounds);
+		foreach(lc, actions)
 		{
-			ChosenIndex *ci = palloc0(sizeof(ChosenIndex));
+			Pending    *p = lfirst(lc);
 
-			ci->index = best;
-			ci->bytes = best_bytes;
-			ci->saving = best_saving;
-			ci->statements = best_improved;
-			if (best_old)
-			{
-				/* the extended index replaces the one it extends */
-				ci->bytes += best_old->bytes;
-				ci->saving += best_old->saving;
-				ci->statements = Max(ci->statements, best_old->statements);
-				chosen = list_delete_ptr(chosen, best_old);
-			}
-			chosen = lappend(chosen, ci);
+			if (p->considered->evaluated && p->considered->bound <= best.ratio)
+				break;
+			evaluate(&sel, chosen, &all, p->old, p->index, params->budget_bytes - used,
+					 costs, &best);
 		}
-		for (int s = 0; s < nstmts; s++)
-			stmts[s].cost = best_costs[s];
+		list_free_deep(actions);
+		if (best.index == NULL)
+			break;
+		used += best.bytes;
+		chosen = take(&sel, chosen, &all, &best);
 	}
+	attribute(&sel, chosen);
+
 	out->chosen = chosen;
+	foreach(lc, all)
+	{
+		Considered *c = lfirst(lc);
+		RejectedIndex *r;
+
+		if (c->verdict == V_CHOSEN)
+			continue;
+		r = palloc0(sizeof(RejectedIndex));
+		r->index = c->index;
+		r->bytes = c->bytes;
+		r->saving = c->saving;
+		r->maintenance = c->maintenance;
+		r->reason = reason(&sel, c);
+		out->rejected = lappend(out->rejected, r);
+	}
 	for (int s = 0; s < nstmts; s++)
 		if (stmts[s].queries)
 			out->workload_after += stmts[s].weight * stmts[s].cost;

@@ -9,6 +9,7 @@
 #include "postgres.h"
 
 #include "advise/select.h"
+#include "sqlapi/advise_api.h"
 #include "advise/whatif.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
@@ -24,6 +25,7 @@
 PG_FUNCTION_INFO_V1(pipeopt_hypothetical_index);
 PG_FUNCTION_INFO_V1(pipeopt_whatif);
 PG_FUNCTION_INFO_V1(pipeopt_select_indexes);
+PG_FUNCTION_INFO_V1(pipeopt_budget_bytes_sql);
 
 /*
  * hypothetical_index(definition) -> (relation, definition, method,
@@ -148,8 +150,8 @@ pipeopt_whatif(PG_FUNCTION_ARGS)
 }
 
 /* A size written like a memory setting ('40MB'), in bytes. */
-static double
-budget_bytes(const char *text)
+double
+pipeopt_budget_bytes(const char *text)
 {
 	int			kb;
 	const char *hint = NULL;
@@ -160,6 +162,25 @@ budget_bytes(const char *text)
 				 errmsg("invalid index budget: \"%s\"", text),
 				 errhint("%s", hint ? hint : "Write it like a memory setting, such as '40MB' or '2GB'.")));
 	return (double) kb * 1024;
+}
+
+/* _budget_bytes(budget) -> bytes, for the SQL advisors. */
+Datum
+pipeopt_budget_bytes_sql(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT64((int64) pipeopt_budget_bytes(text_to_cstring(PG_GETARG_TEXT_PP(0))));
+}
+
+/* max_columns, checked. */
+int
+pipeopt_max_columns(int n)
+{
+	if (n < 1 || n > INDEX_MAX_KEYS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("max_columns must be between 1 and %d", INDEX_MAX_KEYS),
+				 errdetail("It is the widest index, in key columns, the advisor may propose.")));
+	return n;
 }
 
 /*
@@ -181,18 +202,14 @@ pipeopt_select_indexes(PG_FUNCTION_ARGS)
 	int			nweights = 0;
 	WorkloadStatement *stmts;
 	SelectionResult result;
-	int			max_columns = PG_ARGISNULL(3) ? 3 : PG_GETARG_INT32(3);
-	double		budget;
+	SelectionParams params = {0};
 	ListCell   *lc;
 
 	InitMaterializedSRF(fcinfo, 0);
 	if (PG_ARGISNULL(0))
 		return (Datum) 0;
-	budget = budget_bytes(PG_ARGISNULL(1) ? "40MB" : text_to_cstring(PG_GETARG_TEXT_PP(1)));
-	if (max_columns < 1 || max_columns > INDEX_MAX_KEYS)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("max_columns must be between 1 and %d", INDEX_MAX_KEYS)));
+	params.budget_bytes = pipeopt_budget_bytes(PG_ARGISNULL(1) ? "40MB" : text_to_cstring(PG_GETARG_TEXT_PP(1)));
+	params.max_columns = pipeopt_max_columns(PG_ARGISNULL(3) ? 3 : PG_GETARG_INT32(3));
 	deconstruct_array(PG_GETARG_ARRAYTYPE_P(0), TEXTOID, -1, false, TYPALIGN_INT, &texts, &tnulls, &n);
 	if (!PG_ARGISNULL(2))
 	{
@@ -212,6 +229,7 @@ pipeopt_select_indexes(PG_FUNCTION_ARGS)
 		if (tnulls[i])
 			continue;
 		stmts[i].text = TextDatumGetCString(texts[i]);
+		stmts[i].label = psprintf("%d", i + 1);
 		stmts[i].weight = weights && !wnulls[i] ? DatumGetFloat8(weights[i]) : 1;
 		stmts[i].role = GetUserId();
 		if (!whatif_analyze(stmts[i].text, stmts[i].role, NULL, CurrentMemoryContext,
@@ -220,7 +238,7 @@ pipeopt_select_indexes(PG_FUNCTION_ARGS)
 					(errmsg("statement %d left out: %s", i + 1, error),
 					 errdetail("It is analyzed and planned as you, with your search_path.")));
 	}
-	select_indexes(stmts, n, budget, max_columns, &result);
+	select_indexes(stmts, n, &params, &result);
 	foreach(lc, result.chosen)
 	{
 		ChosenIndex *ci = lfirst(lc);

@@ -18,7 +18,10 @@ GRANT SELECT ON @extschema@.findings, @extschema@.statement_findings,
                 @extschema@.statements, @extschema@.statement_queryids,
                 @extschema@.captures, @extschema@.capture_failures,
                 @extschema@.samples, @extschema@.table_samples,
-                @extschema@.index_samples, @extschema@.top_statements
+                @extschema@.index_samples, @extschema@.top_statements,
+                @extschema@.index_advice, @extschema@.advice, @extschema@.advice_statements,
+                @extschema@.advisor_runs, @extschema@.advisor_statements,
+                @extschema@.index_candidates
   TO pg_read_all_stats;
 GRANT EXECUTE ON FUNCTION @extschema@.top_statements(timestamptz, timestamptz),
                           @extschema@.statement_history(text, timestamptz, timestamptz),

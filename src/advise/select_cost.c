@@ -1,0 +1,231 @@
+/*-------------------------------------------------------------------------
+ *
+ * select_cost.c
+ *	  What index selection asks the what-if planner and the size model,
+ *	  each answer computed once per content: the cost of a statement under
+ *	  the indexes of a configuration on its relations, an index's size, and
+ *	  the cost of keeping an index up to date under its table's writes.
+ *
+ * Maintenance, in planner cost units per unit of time: every row inserted,
+ * every non-HOT update, and every HOT update that sets one of the index's
+ * columns adds an entry; such an update is no longer HOT, so it adds an
+ * entry to each of the table's other indexes too. An entry costs what the
+ * planner charges to descend the tree to one leaf (btcostestimate: 50
+ * cpu_operator_cost per level), one index tuple, and its share of writing
+ * the leaf page (random_page_cost over the entries a leaf holds).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "advise/select_int.h"
+#include "common/hashfn.h"
+#include "lib/stringinfo.h"
+#include "optimizer/optimizer.h"
+
+/*
+ * A cached cost or size. Keys are texts of any length (a statement and
+ * the content of a configuration), hashed to 64 bits; the text is kept to
+ * tell a hash collision from a hit.
+ */
+typedef struct CacheEntry
+{
+	uint64		hash;
+	char	   *key;
+	double		value;			/* a cost, or an index's bytes */
+	double		entries;		/* an index's entries */
+	int			height;			/* an index's levels above the leaves */
+} CacheEntry;
+
+void
+select_cache_init(Selection *sel)
+{
+	HASHCTL		ctl;
+
+	ctl.keysize = sizeof(uint64);
+	ctl.entrysize = sizeof(CacheEntry);
+	ctl.hcxt = sel->mcxt;
+	sel->cache = hash_create("pipeopt what-if costs", 1024, &ctl,
+							 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
+/* The cache slot of key: *found says whether it holds key's value. */
+static CacheEntry *
+cache_slot(Selection *sel, StringInfo key, bool *found)
+{
+	uint64		hash = hash_bytes_extended((const unsigned char *) key->data, key->len, 0);
+	CacheEntry *e = hash_search(sel->cache, &hash, HASH_ENTER, found);
+
+	if (*found && strcmp(e->key, key->data) == 0)
+		return e;
+	if (*found)
+		pfree(e->key);			/* a collision: the slot takes the new key */
+	*found = false;
+	e->key = MemoryContextStrdup(sel->mcxt, key->data);
+	return e;
+}
+
+/* An index's content (relation and key columns) appended to a key. */
+static void
+append_index(StringInfo key, HypoIndex *h)
+{
+	appendStringInfo(key, "|%u", h->relid);
+	for (int i = 0; i < h->nkeys; i++)
+		appendStringInfo(key, ",%d", h->attnos[i]);
+}
+
+int
+select_compare_index(const HypoIndex *x, const HypoIndex *y)
+{
+	if (x->relid != y->relid)
+		return x->relid < y->relid ? -1 : 1;
+	for (int i = 0; i < Min(x->nkeys, y->nkeys); i++)
+		if (x->attnos[i] != y->attnos[i])
+			return x->attnos[i] < y->attnos[i] ? -1 : 1;
+	return x->nkeys - y->nkeys;
+}
+
+static int
+compare_cells(const ListCell *a, const ListCell *b)
+{
+	return select_compare_index(lfirst(a), lfirst(b));
+}
+
+/* The indexes of config that statement s could use, in content order. */
+static List *
+statement_config(Selection *sel, int s, List *config)
+{
+	List	   *mine = NIL;
+	ListCell   *lc;
+
+	foreach(lc, config)
+		if (select_index_relevant(sel, s, lfirst(lc)))
+			mine = lappend(mine, lfirst(lc));
+	list_sort(mine, compare_cells);
+	return mine;
+}
+
+/* Plan statement s under mine; false with the error noted on failure. */
+static bool
+plan(Selection *sel, int s, List *mine, WhatifCost *out)
+{
+	WorkloadStatement *st = &sel->stmts[s];
+	WhatifConfig wc = {mine, NIL};
+	char	   *error;
+
+	sel->planner_calls++;
+	if (whatif_cost(st->queries, st->role, st->search_path, &wc, out, &error))
+		return true;
+	if (st->error == NULL)
+		st->error = error;
+	return false;
+}
+
+/*
+ * The cost of statement s with the indexes of config it could use
+ * (planned once per statement and content of those indexes); -1 when it
+ * does not plan.
+ */
+double
+select_statement_cost(Selection *sel, int s, List *config)
+{
+	List	   *mine = statement_config(sel, s, config);
+	ListCell   *lc;
+	StringInfoData key;
+	CacheEntry *e;
+	bool		found;
+
+	initStringInfo(&key);
+	appendStringInfo(&key, "%d", s);
+	foreach(lc, mine)
+		append_index(&key, lfirst(lc));
+	e = cache_slot(sel, &key, &found);
+	pfree(key.data);
+	if (!found)
+	{
+		WhatifCost	out;
+
+		e->value = plan(sel, s, mine, &out) ? out.total_cost : -1;
+	}
+	list_free(mine);
+	return e->value;
+}
+
+/* The indexes of config that the plan of statement s uses (planned anew). */
+List *
+select_statement_uses(Selection *sel, int s, List *config)
+{
+	List	   *mine = statement_config(sel, s, config);
+	WhatifCost	out;
+
+	if (mine == NIL || !plan(sel, s, mine, &out))
+		return NIL;
+	return out.used;
+}
+
+/* The size of h, estimated once per content. */
+static CacheEntry *
+index_size(Selection *sel, HypoIndex *h)
+{
+	StringInfoData key;
+	CacheEntry *e;
+	bool		found;
+
+	initStringInfo(&key);
+	appendStringInfoString(&key, "size");
+	append_index(&key, h);
+	e = cache_slot(sel, &key, &found);
+	if (!found)
+	{
+		HypoSize	size;
+
+		hypo_estimate_size(h, hypo_index_entries(h), &size);
+		e->value = (double) size.pages * BLCKSZ;
+		e->entries = size.tuples;
+		e->height = Max(size.tree_height, 0);
+	}
+	pfree(key.data);
+	return e;
+}
+
+double
+select_index_bytes(Selection *sel, HypoIndex *h)
+{
+	return index_size(sel, h)->value;
+}
+
+/* The weighted cost of keeping h up to date (see the header comment). */
+double
+select_index_maintenance(Selection *sel, HypoIndex *h)
+{
+	RelColumns *rc = list_nth(sel->rels, select_find_rel(sel, h->relid));
+	TableWrites *w = rc->writes;
+	CacheEntry *size;
+	double		hot_share,
+				broken = 0,
+				entries,
+				per_entry;
+	Bitmapset  *cols = NULL;
+	ListCell   *lc;
+
+	if (w == NULL)
+		return 0;
+	for (int i = 0; i < h->ncols; i++)
+		cols = bms_add_member(cols, h->attnos[i]);
+	/* the HOT updates among the workload's updates that set its columns */
+	hot_share = w->updates > 0 ? Min(w->hot_updates / w->updates, 1.0) : 0;
+	foreach(lc, rc->updates)
+	{
+		UpdateColumns *u = lfirst(lc);
+
+		if (bms_overlap(u->attnos, cols))
+			broken += u->rows * hot_share;
+	}
+	broken = Min(broken, w->hot_updates);
+	entries = w->inserts + (w->updates - w->hot_updates) + broken * (1 + w->indexes);
+	size = index_size(sel, h);
+	per_entry = (size->height + 1) * 50.0 * cpu_operator_cost + cpu_index_tuple_cost +
+		random_page_cost * (size->value / BLCKSZ) / Max(size->entries, 1);
+	bms_free(cols);
+	return Max(entries, 0) * per_entry;
+}
