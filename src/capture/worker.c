@@ -12,11 +12,12 @@
  *
  * A db worker only keeps time: each tick is "SELECT * FROM
  * pipeopt.capture()", then "SELECT * FROM pipeopt.analyze()" (the analyze
- * stage, for the statements the capture touched), each in its own
- * transaction, so a tick does exactly what a user calling the functions
- * does and an analysis that fails never holds back the capture. A failed
- * step is logged, recorded in pipeopt.capture_failures in a fresh
- * transaction and retried at the next tick; both steps are transactional,
+ * stage, for the statements the capture touched), and every
+ * pipeopt.advise_interval "SELECT * FROM pipeopt.advise_indexes()", each in
+ * its own transaction, so a tick does exactly what a user calling the
+ * functions does and an analysis that fails never holds back the capture.
+ * A failed step is logged, recorded in pipeopt.capture_failures in a fresh
+ * transaction and retried at the next tick; every step is transactional,
  * so a failed one loses nothing.
  *
  * Neither process does anything during recovery or binary upgrade.
@@ -328,13 +329,29 @@ run_step(MemoryContext tick_cxt, const char *step, const char *sql)
 	return ok;
 }
 
+/*
+ * One tick: capture, analyze what is new, and every
+ * pipeopt.advise_interval run the index advisor over the whole workload
+ * (the first tick of a worker included). A failed advisor run is retried
+ * at the next tick.
+ */
 static void
 run_tick(MemoryContext tick_cxt)
 {
+	static TimestampTz last_advise = 0;
 	bool		ok = run_step(tick_cxt, "capture", "SELECT * FROM pipeopt.capture()");
 
 	if (ok)
 		ok = run_step(tick_cxt, "analyze", "SELECT * FROM pipeopt.analyze()");
+	if (ok && pipeopt_advise_interval > 0 &&
+		(last_advise == 0 ||
+		 TimestampDifferenceExceeds(last_advise, GetCurrentTimestamp(),
+									pipeopt_advise_interval * 60 * 1000)))
+	{
+		ok = run_step(tick_cxt, "advise", "SELECT * FROM pipeopt.advise_indexes()");
+		if (ok)
+			last_advise = GetCurrentTimestamp();
+	}
 	pipeopt_registry_note_tick(MyDatabaseId, ok);
 }
 

@@ -33,6 +33,10 @@ is($node->safe_psql('postgres',
 # --- it samples on its interval ------------------------------------------
 $node->poll_query_until('postgres', 'SELECT count(*) >= 2 FROM pipeopt.captures')
   or die 'no captures';
+# the index advisor runs on the worker's first tick, then every advise_interval
+$node->poll_query_until('postgres', q{SELECT count(*) = 1 FROM pipeopt.advisor_runs WHERE advisor = 'index'})
+  or die 'the worker did not run the index advisor';
+ok(1, 'the worker runs the index advisor');
 $node->safe_psql('postgres', 'CREATE TABLE w (a int)');
 $node->safe_psql('postgres', 'SELECT count(*) FROM w WHERE a = ' . $_) for 1 .. 5;
 my $calls_sql = q{SELECT coalesce(sum(s.calls), 0) FROM pipeopt.samples s

@@ -135,17 +135,18 @@ $f$;
 -- Indexes to drop: unused and duplicate or prefix-redundant B-trees (the
 -- schema rules, which never name an index behind a primary key, a unique or
 -- exclusion constraint, or the replica identity), and INVALID indexes that
--- no one is building now.
+-- no one is building now. One reason per index: the surest.
 CREATE FUNCTION @extschema@._drop_candidates()
 RETURNS TABLE (relid oid, indexrelid oid, rule text, message text, estimated_bytes bigint,
                confidence double precision, risk text)
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $f$
-  SELECT s.relid, (s.evidence ->> 'index')::regclass::oid, s.rule, s.message,
-         (s.evidence ->> 'index_bytes')::bigint,
-         CASE s.rule WHEN 'unused-index' THEN 0.7 ELSE 0.9 END,
-         CASE s.rule WHEN 'unused-index' THEN 'medium' ELSE 'low' END
+  SELECT DISTINCT ON (d.indexrelid) d.* FROM (
+  SELECT s.relid, (s.evidence ->> 'index')::regclass::oid AS indexrelid, s.rule, s.message,
+         (s.evidence ->> 'index_bytes')::bigint AS estimated_bytes,
+         CASE s.rule WHEN 'unused-index' THEN 0.7 ELSE 0.9 END AS confidence,
+         CASE s.rule WHEN 'unused-index' THEN 'medium' ELSE 'low' END AS risk
     FROM @extschema@._schema_rules() s
    WHERE s.rule IN ('unused-index', 'duplicate-or-redundant-index')
   UNION ALL
@@ -165,6 +166,8 @@ AS $f$
                       WHERE l.locktype = 'relation' AND l.relation IN (i.indexrelid, i.indrelid)
                         AND l.database = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())
                         AND l.mode = 'ShareUpdateExclusiveLock' AND l.pid <> pg_backend_pid())
+  ) d
+  ORDER BY d.indexrelid, d.confidence DESC
 $f$;
 
 -- Run the index advisor over the captured workload: the statements that
