@@ -95,10 +95,12 @@ SELECT count(*) > 0 AS some, bool_and(s.cost_after < s.cost_before) AS all_cheap
  WHERE a.status = 'proposed' AND a.kind = 'create_index';
 
 -- Built for real, the planner's cost agrees with the estimate (within 5%).
+\set ECHO none
 \o /dev/null
 SELECT replace(statement, ' CONCURRENTLY', '') FROM pipeopt.index_advice
  WHERE kind = 'create_index' AND status = 'proposed' AND relation LIKE 'adv.%' ORDER BY id \gexec
 \o
+\set ECHO all
 ANALYZE adv.customers, adv."Order Lines", adv.gauges;
 SELECT count(*) > 0 AS compared,
        count(*) FILTER (WHERE abs(w.cost_before / s.cost_after - 1) <= 0.05)::float / nullif(count(*), 0) >= 0.95
@@ -138,11 +140,13 @@ SELECT statement, risk, split_part(reason, ' ', 1) || ' ...' AS reason
  WHERE kind = 'drop_index' AND status = 'proposed' AND relation = 'adv.d'
  ORDER BY statement;
 
--- Life cycle: a second run refreshes the same recommendations; a dropped
--- table's advice becomes obsolete and says why.
-SELECT count(*) AS open_before FROM pipeopt.advice WHERE status = 'proposed' AND kind = 'create_index' \gset
+-- Life cycle: a second run over the same workload refreshes the same
+-- recommendations; a dropped table's advice becomes obsolete and says why.
+SELECT run_id AS first_run FROM pipeopt.advise_indexes('10MB') \gset
+SELECT count(*) AS open_before FROM pipeopt.advice WHERE status = 'proposed' \gset
 SELECT recommendations AS new_again FROM pipeopt.advise_indexes('10MB');
-SELECT count(*) = :open_before AS same_open FROM pipeopt.advice WHERE status = 'proposed' AND kind = 'create_index';
+SELECT count(*) = :open_before AS same_open, bool_and(run_id > :first_run) AS refreshed
+  FROM pipeopt.advice WHERE status = 'proposed';
 SELECT 'adv.d'::regclass::oid AS d_oid \gset
 DROP TABLE adv.d;
 SELECT drop_recommendations FROM pipeopt.advise_indexes('10MB');
