@@ -21,6 +21,7 @@ OBJS = \
 	src/capture/registry.o \
 	src/capture/worker.o \
 	src/capture/hooks.o \
+	src/capture/param_sample.o \
 	src/capture/bundle.o \
 	src/sqlapi/parse_api.o \
 	src/sqlapi/capture_api.o \

@@ -4,7 +4,8 @@
  *	  Every pipeopt configuration parameter, in one place.
  *
  * PGC_POSTMASTER for sizes, PGC_SIGHUP for the worker's clock, PGC_SUSET for
- * anything that decides what data is deleted or how long capture waits.
+ * anything that decides what data is sampled, kept or deleted, or how long
+ * capture waits.
  *
  *-------------------------------------------------------------------------
  */
@@ -26,6 +27,9 @@ char	   *pipeopt_disabled_rules = NULL;
 int			pipeopt_index_budget = 40 * 1024;
 int			pipeopt_max_index_columns = 3;
 int			pipeopt_advise_interval = 60;
+double		pipeopt_param_sample_rate = 0.01;
+int			pipeopt_param_sample_slots = 1024;
+int			pipeopt_param_samples_per_statement = 16;
 
 /* Every name in pipeopt.disabled_rules must be a rule. */
 static bool
@@ -120,6 +124,26 @@ pipeopt_define_gucs(void)
 							0,
 							NULL, NULL, NULL);
 
+	DefineCustomRealVariable("pipeopt.param_sample_rate",
+							 "Fraction of statements whose parameter values are sampled.",
+							 "Literals after parse analysis and bound parameters at executor "
+							 "start; utility statements never. 0 turns sampling off. Needs "
+							 "pipeopt in shared_preload_libraries.",
+							 &pipeopt_param_sample_rate,
+							 0.01, 0.0, 1.0,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pipeopt.param_samples_per_statement",
+							"Parameter samples kept per statement and role.",
+							"A capture keeps the newest ones; 0 keeps none.",
+							&pipeopt_param_samples_per_statement,
+							16, 0, 10000,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+
 	DefineCustomIntVariable("pipeopt.advise_interval",
 							"Time between two runs of the index advisor by the background worker.",
 							"0 stops them; pipeopt.advise_indexes() still works.",
@@ -129,7 +153,17 @@ pipeopt_define_gucs(void)
 							GUC_UNIT_MIN,
 							NULL, NULL, NULL);
 
-	/* a size of shared memory: only when loaded at server start */
+	/* sizes of shared memory: only when loaded at server start */
+	if (process_shared_preload_libraries_in_progress)
+		DefineCustomIntVariable("pipeopt.param_sample_slots",
+								"Entries of the shared ring of parameter samples.",
+								"One entry holds one sampled statement's values (about 2 kB); "
+								"when the ring is full the oldest entry is overwritten.",
+								&pipeopt_param_sample_slots,
+								1024, 16, 65536,
+								PGC_POSTMASTER,
+								0,
+								NULL, NULL, NULL);
 	if (process_shared_preload_libraries_in_progress)
 		DefineCustomIntVariable("pipeopt.max_databases",
 								"Number of databases the launcher keeps track of.",

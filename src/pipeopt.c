@@ -4,8 +4,8 @@
  *	  Module entry point: one init call per subsystem.
  *
  * Without shared_preload_libraries every SQL function still works in the
- * calling session; preloading adds the shared-memory registry, the launcher
- * and the per-database workers.
+ * calling session; preloading adds the shared-memory registry, the launcher,
+ * the per-database workers and the ring of parameter samples with its hooks.
  *
  *-------------------------------------------------------------------------
  */
@@ -27,6 +27,7 @@ _PG_init(void)
 		return;
 
 	pipeopt_registry_request();
+	pipeopt_param_sample_init();
 	pipeopt_install_hooks();
 	pipeopt_register_launcher();
 }

@@ -9,6 +9,8 @@
  *	  capture     one tick: pg_stat_statements and table/index statistics
  *	              read once, turned into per-interval deltas (samples);
  *	  sample      the deltas of one statement and role over one interval;
+ *	  parameter sample  the values of one statement's $n in one sampled
+ *	              execution (capture/param_sample.h), not a delta;
  *	  launcher    the static background worker that starts a db worker for
  *	              every database in which the extension is installed;
  *	  db worker   the dynamic background worker that calls pipeopt.capture()
@@ -34,6 +36,9 @@ extern char *pipeopt_disabled_rules;	/* comma-separated rule ids */
 extern int	pipeopt_index_budget;	/* kB */
 extern int	pipeopt_max_index_columns;
 extern int	pipeopt_advise_interval;	/* minutes; 0 = worker does not advise */
+extern double pipeopt_param_sample_rate;	/* fraction of statements; 0 = off */
+extern int	pipeopt_param_sample_slots;	/* entries of the shared ring */
+extern int	pipeopt_param_samples_per_statement;	/* kept per statement and role */
 extern void pipeopt_define_gucs(void);
 
 /* capture/registry.c: shared memory of the workers */
@@ -43,6 +48,9 @@ extern bool pipeopt_registry_attached(void);
 /* capture/worker.c */
 extern void pipeopt_register_launcher(void);
 extern bool pipeopt_start_db_worker(Oid dboid, bool from_launcher);
+
+/* capture/param_sample.c: example values of $n, see param_sample.h */
+extern void pipeopt_param_sample_init(void);
 
 /* capture/hooks.c */
 extern void pipeopt_install_hooks(void);

@@ -2,7 +2,8 @@
  *
  * capture_api.c
  *	  SQL functions of the capture stage written in C: the prerequisite
- *	  check that pipeopt.capture() runs first, and pipeopt.workers().
+ *	  check that pipeopt.capture() runs first, pipeopt.workers(), and the
+ *	  drain and counters of the ring of parameter samples.
  *
  *-------------------------------------------------------------------------
  */
@@ -11,6 +12,7 @@
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "capture/param_sample.h"
 #include "capture/registry.h"
 #include "catalog/indexing.h"
 #include "catalog/pg_extension.h"
@@ -28,6 +30,8 @@
 
 PG_FUNCTION_INFO_V1(pipeopt_pgss_schema);
 PG_FUNCTION_INFO_V1(pipeopt_workers);
+PG_FUNCTION_INFO_V1(pipeopt_drain_param_samples);
+PG_FUNCTION_INFO_V1(pipeopt_param_sample_stats_sql);
 
 /* Namespace of an extension (PostgreSQL 15 does not export this). */
 static Oid
@@ -127,4 +131,63 @@ pipeopt_workers(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
+}
+
+/*
+ * _drain_param_samples() -> the parameter samples of the current database,
+ * removed from the ring, oldest first. No rows when pipeopt is not
+ * preloaded (nothing is sampled then).
+ */
+Datum
+pipeopt_drain_param_samples(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	ParamSample *samples;
+	int			n;
+
+	InitMaterializedSRF(fcinfo, 0);
+	n = pipeopt_param_sample_drain(MyDatabaseId, &samples);
+	for (int i = 0; i < n; i++)
+	{
+		ParamSample *s = &samples[i];
+		Datum		values[6];
+		bool		nulls[6] = {0};
+
+		values[0] = TimestampTzGetDatum(s->sampled_at);
+		values[1] = ObjectIdGetDatum(s->userid);
+		values[2] = Int64GetDatum((int64) s->queryid);
+		values[3] = CStringGetTextDatum(s->source == PARAM_SAMPLE_BIND ? "bind" : "literal");
+		values[4] = Int32GetDatum(s->first_param);
+		values[5] = PointerGetDatum(pipeopt_param_sample_values(s));
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/* param_sample_stats() -> the ring's size and counters since server start. */
+Datum
+pipeopt_param_sample_stats_sql(PG_FUNCTION_ARGS)
+{
+	ParamSampleStats st;
+	TupleDesc	tupdesc;
+	Datum		values[5];
+	bool		nulls[5] = {0};
+
+	if (!pipeopt_param_sample_attached())
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("pipeopt is not loaded at server start"),
+				 errdetail("Parameter values are sampled only when pipeopt is preloaded."),
+				 errhint("Add pipeopt to shared_preload_libraries in postgresql.conf and restart the server.")));
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+
+	pipeopt_param_sample_stats(&st);
+	values[0] = Int32GetDatum(st.slots);
+	values[1] = Int32GetDatum(st.pending);
+	values[2] = Int64GetDatum((int64) st.sampled);
+	values[3] = Int64GetDatum((int64) st.overwritten);
+	values[4] = Int64GetDatum((int64) st.skipped);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc),
+													  values, nulls)));
 }

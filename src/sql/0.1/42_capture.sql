@@ -51,6 +51,7 @@ BEGIN
 
   PERFORM @extschema@._ensure_partitions(captured_at);
   new_statements := @extschema@._register_statements(pgss, dbid);
+  PERFORM @extschema@._store_param_samples(pgss, dbid, captured_at);
   SELECT c.tracked, c.sampled INTO statements, statement_samples
     FROM @extschema@._capture_statements(pgss, dbid, capture_id, captured_at,
                                          reset_detected, baseline) c;

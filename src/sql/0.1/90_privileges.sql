@@ -21,9 +21,13 @@ GRANT SELECT ON @extschema@.findings, @extschema@.statement_findings,
                 @extschema@.index_samples, @extschema@.top_statements,
                 @extschema@.index_advice, @extschema@.advice, @extschema@.advice_statements,
                 @extschema@.advisor_runs, @extschema@.advisor_statements,
-                @extschema@.index_candidates
+                @extschema@.index_candidates,
+                @extschema@.param_samples
   TO pg_read_all_stats;
 GRANT EXECUTE ON FUNCTION @extschema@.top_statements(timestamptz, timestamptz),
                           @extschema@.statement_history(text, timestamptz, timestamptz),
-                          @extschema@.workers()
+                          @extschema@.workers(),
+                          @extschema@.param_sample_stats()
   TO pg_read_all_stats;
+-- The view filters its rows itself (pg_read_all_stats or superuser only).
+GRANT SELECT ON @extschema@.parameter_samples TO PUBLIC;
