@@ -95,3 +95,31 @@ stats() {
 # The rules that exist only to use the catalogs (parse analysis in the
 # server), for turning them off in pipeopt.disabled_rules.
 CATALOG_RULES=function-on-indexed-column,implicit-cast-on-indexed-column,or-across-columns,union-without-all,distinct-masking-join-fanout
+
+# pgbench_cluster NAME: a cluster (cluster_start) whose shared_buffers hold
+# the whole pgbench database "bench" of scale SCALE, so runs measure CPU
+# rather than the page cache; pg_stat_statements and pipeopt created in it,
+# the worker not sampling.
+pgbench_cluster() {
+  cluster_start "$1" "
+shared_buffers = 512MB
+pg_stat_statements.track = top
+pipeopt.sample_interval = 0
+"
+  as_pg createdb bench
+  bpsql -d bench <<'SQL'
+CREATE EXTENSION pg_stat_statements;
+CREATE EXTENSION pipeopt;
+SQL
+  as_pg pgbench -i -q -s "$SCALE" bench >"$BENCH_DIR/pgbench-init.log" 2>&1
+}
+
+# run_pgbench [OPTION...]: one timed pgbench run on "bench" (PGBENCH_ARGS,
+# CLIENTS, THREADS, RUN_SECONDS); prints its tps (excluding connection time).
+run_pgbench() {
+  local out
+  # shellcheck disable=SC2086  # PGBENCH_ARGS is a list of options
+  out=$(as_pg pgbench -n "$@" $PGBENCH_ARGS -c "$CLIENTS" -j "$THREADS" -T "$RUN_SECONDS" bench 2>&1)
+  echo "$out" | awk '/^tps = / { print $3; found = 1 } END { if (!found) exit 1 }' \
+    || { echo "$out" >&2; exit 1; }
+}

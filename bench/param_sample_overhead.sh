@@ -43,31 +43,11 @@ STMTS=${STMTS:-100000}
 REPS=${REPS:-5}
 RATES=(0 0.01 1)
 
-cluster_start param_sample "
-shared_buffers = 512MB
-pg_stat_statements.track = top
-pipeopt.sample_interval = 0
-"
-
-as_pg createdb bench
-bpsql -d bench <<'SQL'
-CREATE EXTENSION pg_stat_statements;
-CREATE EXTENSION pipeopt;
-SQL
-as_pg pgbench -i -q -s "$SCALE" bench >"$BENCH_DIR/pgbench-init.log" 2>&1
+pgbench_cluster param_sample
 
 set_rate() {
   bpsql -d bench -c "ALTER SYSTEM SET pipeopt.param_sample_rate = $1" -c "SELECT pg_reload_conf()" >/dev/null
   sleep 1
-}
-
-# run_pgbench MODE: one timed run; prints its tps (excluding connection time).
-run_pgbench() {
-  local out
-  # shellcheck disable=SC2086  # PGBENCH_ARGS is a list of options
-  out=$(as_pg pgbench -n -M "$1" $PGBENCH_ARGS -c "$CLIENTS" -j "$THREADS" -T "$RUN_SECONDS" bench 2>&1)
-  echo "$out" | awk '/^tps = / { print $3; found = 1 } END { if (!found) exit 1 }' \
-    || { echo "$out" >&2; exit 1; }
 }
 
 sampled() {
@@ -78,7 +58,7 @@ echo "param_sample_overhead: $ROUNDS rounds of ${RUN_SECONDS}s runs per rate (${
 for mode in $MODES; do
   # warm-up, not counted
   set_rate 0
-  run_pgbench "$mode" >/dev/null
+  run_pgbench -M "$mode" >/dev/null
   echo
   echo "-- pgbench -M $mode"
   printf '%-6s %-16s %12s %12s %12s %9s %9s %10s\n' round order tps_0 tps_0.01 tps_1 r_0.01 r_1 samples_1
@@ -93,7 +73,7 @@ for mode in $MODES; do
     for r in "${order[@]}"; do
       set_rate "$r"
       s0=$(sampled)
-      tps[$r]=$(run_pgbench "$mode")
+      tps[$r]=$(run_pgbench -M "$mode")
       [ "$r" = 1 ] && n1=$(($(sampled) - s0))
       echo "${tps[$r]}" >>"$BENCH_DIR/tps_$r"
     done

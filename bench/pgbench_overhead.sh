@@ -32,20 +32,7 @@ CLIENTS=${CLIENTS:-4}
 THREADS=${THREADS:-2}
 PGBENCH_ARGS=${PGBENCH_ARGS--S}
 
-# shared_buffers holds the whole scale-10 database: the runs measure CPU,
-# not the page cache.
-cluster_start pgbench "
-shared_buffers = 512MB
-pg_stat_statements.track = top
-pipeopt.sample_interval = 0
-"
-
-as_pg createdb bench
-bpsql -d bench <<'SQL'
-CREATE EXTENSION pg_stat_statements;
-CREATE EXTENSION pipeopt;
-SQL
-as_pg pgbench -i -q -s "$SCALE" bench >"$BENCH_DIR/pgbench-init.log" 2>&1
+pgbench_cluster pgbench
 
 # set_sampling SECONDS: the worker re-reads its configuration on SIGHUP and
 # ticks at once when sampling is turned on. The pause lets that first tick
@@ -69,15 +56,6 @@ worker_cpu_ns() {
   else
     echo 0
   fi
-}
-
-# run_pgbench: one timed run; prints its tps (excluding connection time).
-run_pgbench() {
-  local out
-  # shellcheck disable=SC2086  # PGBENCH_ARGS is a list of options
-  out=$(as_pg pgbench -n $PGBENCH_ARGS -c "$CLIENTS" -j "$THREADS" -T "$RUN_SECONDS" bench 2>&1)
-  echo "$out" | awk '/^tps = / { print $3; found = 1 } END { if (!found) exit 1 }' \
-    || { echo "$out" >&2; exit 1; }
 }
 
 # one_side MODE: switch, run, print "tps ticks worker_cpu_ns".
