@@ -280,13 +280,12 @@ BEGIN
          (j ->> 'maintenance')::double precision, j ->> 'reason'
     FROM jsonb_array_elements(result -> 'rejected') j;
 
-  -- this run's advice: new indexes, then indexes to drop
-  CREATE TEMP TABLE pipeopt_advise_new ON COMMIT DROP AS
-  WITH chosen AS (
+  -- this run's chosen indexes, and each one's affected statements
+  CREATE TEMP TABLE pipeopt_advise_chosen ON COMMIT DROP AS
     SELECT j, (j ->> 'relid')::oid AS relid,
            'create_index:' || (j ->> 'relid') || ':' || (j -> 'attnums')::text AS target_key
-      FROM jsonb_array_elements(result -> 'chosen') j
-  ), affected AS (
+      FROM jsonb_array_elements(result -> 'chosen') j;
+  CREATE TEMP TABLE pipeopt_advise_affected ON COMMIT DROP AS
     SELECT c.target_key, t.fingerprint, t.calls_per_hour, t.mean_ms,
            (s ->> 'cost_before')::double precision AS cost_before,
            (s ->> 'cost_after')::double precision AS cost_after,
@@ -297,10 +296,12 @@ BEGIN
              / greatest((s ->> 'cost_before')::double precision, 1e-9) AS saving_ms_per_hour,
            t.query ~ '\$[0-9]' AS generic,
            t.calls_per_hour * hours AS calls
-      FROM chosen c
+      FROM pipeopt_advise_chosen c
      CROSS JOIN LATERAL jsonb_array_elements(c.j -> 'statements') s
-      JOIN pipeopt_advise_stmts t ON t.fingerprint = s ->> 'label'
-  )
+      JOIN pipeopt_advise_stmts t ON t.fingerprint = s ->> 'label';
+
+  -- this run's advice: new indexes, then indexes to drop
+  CREATE TEMP TABLE pipeopt_advise_new ON COMMIT DROP AS
   SELECT 'create_index'::text AS kind, c.relid, c.target_key,
          jsonb_build_object('relid', c.relid, 'method', 'btree', 'attnums', c.j -> 'attnums') AS target,
          (c.j ->> 'bytes')::bigint AS estimated_bytes,
@@ -319,7 +320,7 @@ BEGIN
                             'saving_cost_per_hour', (c.j -> 'saving'),
                             'maintenance_cost_per_hour', (c.j -> 'maintenance'),
                             'calls', coalesce(a.calls, 0), 'generic_plans', coalesce(a.generic, 0)) AS evidence
-    FROM chosen c
+    FROM pipeopt_advise_chosen c
     LEFT JOIN LATERAL (
       SELECT sum(f.saving_ms_per_hour) AS saving, count(*) AS n, sum(f.calls) AS calls,
              sum(f.calls_per_hour * f.cost_without) AS cost_before,
@@ -327,7 +328,7 @@ BEGIN
              count(*) FILTER (WHERE f.generic) AS generic,
              sum(CASE WHEN f.generic THEN 0.6 ELSE 1 END * (f.saving_ms_per_hour + 1e-9))
                / sum(f.saving_ms_per_hour + 1e-9) AS basis
-        FROM affected f WHERE f.target_key = c.target_key) a ON true
+        FROM pipeopt_advise_affected f WHERE f.target_key = c.target_key) a ON true
   UNION ALL
   SELECT 'drop_index', d.relid, 'drop_index:' || d.indexrelid,
          jsonb_build_object('relid', d.relid, 'indexrelid', d.indexrelid, 'rule', d.rule),
@@ -357,18 +358,11 @@ BEGIN
   DELETE FROM @extschema@.advice_statements s
    USING @extschema@.advice a WHERE a.id = s.advice_id AND a.run_id = advise_indexes.run_id;
   INSERT INTO @extschema@.advice_statements
-  SELECT a.id, t.fingerprint, t.calls_per_hour, t.mean_ms,
-         (s ->> 'cost_before')::double precision, (s ->> 'cost_after')::double precision,
-         (s ->> 'cost_without')::double precision,
-         t.calls_per_hour * t.mean_ms
-           * greatest((s ->> 'cost_without')::double precision - (s ->> 'cost_after')::double precision, 0)
-           / greatest((s ->> 'cost_before')::double precision, 1e-9)
-    FROM jsonb_array_elements(result -> 'chosen') j
+  SELECT a.id, f.fingerprint, f.calls_per_hour, f.mean_ms, f.cost_before, f.cost_after,
+         f.cost_without, f.saving_ms_per_hour
+    FROM pipeopt_advise_affected f
     JOIN @extschema@.advice a
-      ON a.target_key = 'create_index:' || (j ->> 'relid') || ':' || (j -> 'attnums')::text
-     AND a.run_id = advise_indexes.run_id AND a.status = 'proposed'
-   CROSS JOIN LATERAL jsonb_array_elements(j -> 'statements') s
-    JOIN pipeopt_advise_stmts t ON t.fingerprint = s ->> 'label';
+      ON a.target_key = f.target_key AND a.run_id = advise_indexes.run_id AND a.status = 'proposed';
 
   -- proposed advice this run no longer gives: superseded by a wider index
   -- on the same leading columns, else obsolete (with the candidate's reason)
@@ -400,7 +394,7 @@ BEGIN
   UPDATE @extschema@.advisor_runs r SET recommendations = advise_indexes.recommendations + drop_recommendations,
                                         finished_at = clock_timestamp()
    WHERE r.run_id = advise_indexes.run_id;
-  DROP TABLE pipeopt_advise_stmts, pipeopt_advise_new;
+  DROP TABLE pipeopt_advise_stmts, pipeopt_advise_chosen, pipeopt_advise_affected, pipeopt_advise_new;
 END
 $f$;
 COMMENT ON FUNCTION @extschema@.advise_indexes(text, integer) IS
