@@ -378,6 +378,7 @@ select_indexes(WorkloadStatement *stmts, int nstmts, SelectionParams *params,
 	List	   *all = NIL;		/* Considered * */
 	double		used = 0;
 	double	   *costs = palloc(sizeof(double) * Max(nstmts, 1));
+	double	   *best_costs = palloc(sizeof(double) * Max(nstmts, 1));
 	ListCell   *lc;
 
 	select_cache_init(&sel);
@@ -403,7 +404,7 @@ select_indexes(WorkloadStatement *stmts, int nstmts, SelectionParams *params,
 		Action		best = {0};
 		List	   *actions = NIL;
 
-		best.costs = palloc(sizeof(double) * Max(nstmts, 1));
+		best.costs = best_costs;	/* per step: its best action's costs */
 		foreach(lc, sel.rels)
 		{
 			RelColumns *rc = lfirst(lc);

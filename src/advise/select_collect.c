@@ -127,6 +127,7 @@ static void
 add_update(Collect *c, Query *q)
 {
 	RangeTblEntry *rte = plain_table(q, q->resultRelation);
+	RelColumns *rc;
 	UpdateColumns *u;
 	int			col = -1;
 
@@ -141,8 +142,8 @@ add_update(Collect *c, Query *q)
 			u->attnos = bms_add_member(u->attnos, att);
 	}
 	u->rows = c->stmt->weight * Max(c->stmt->rows, 1);
-	rel_columns(c->sel, rte->relid, NULL)->updates =
-		lappend(rel_columns(c->sel, rte->relid, NULL)->updates, u);
+	rc = rel_columns(c->sel, rte->relid, NULL);
+	rc->updates = lappend(rc->updates, u);
 }
 
 /* Is opno a B-tree comparison (=, <, <=, >, >=)? */

@@ -29,9 +29,12 @@
 
 PG_FUNCTION_INFO_V1(pipeopt_advise_indexes_internal);
 
-/* The elements of argument arg (an array of type), exactly n of them. */
+/*
+ * The elements of argument arg (an array of type): exactly *n of them, or
+ * any number, then put in *n, when *n is -1.
+ */
 static Datum *
-array_arg(FunctionCallInfo fcinfo, int arg, Oid type, int n, bool **nulls)
+array_arg(FunctionCallInfo fcinfo, int arg, Oid type, int *n, bool **nulls)
 {
 	Datum	   *items;
 	int			count;
@@ -45,10 +48,12 @@ array_arg(FunctionCallInfo fcinfo, int arg, Oid type, int n, bool **nulls)
 				 errmsg("argument %d of _advise_indexes must not be null", arg + 1)));
 	get_typlenbyvalalign(type, &len, &byval, &align);
 	deconstruct_array(PG_GETARG_ARRAYTYPE_P(arg), type, len, byval, align, &items, nulls, &count);
-	if (n >= 0 && count != n)
+	if (*n < 0)
+		*n = count;
+	else if (count != *n)
 		ereport(ERROR,
 				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("argument %d of _advise_indexes has %d elements, not %d", arg + 1, count, n),
+				 errmsg("argument %d of _advise_indexes has %d elements, not %d", arg + 1, count, *n),
 				 errdetail("The per-statement and per-table arrays must have one element each.")));
 	return items;
 }
@@ -123,8 +128,8 @@ pipeopt_advise_indexes_internal(PG_FUNCTION_ARGS)
 			   *upd,
 			   *hot,
 			   *idx;
-	int			n,
-				ntables;
+	int			n = -1,
+				ntables = -1;
 	WorkloadStatement *stmts;
 	SelectionParams params = {0};
 	SelectionResult result;
@@ -133,24 +138,22 @@ pipeopt_advise_indexes_internal(PG_FUNCTION_ARGS)
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
-	n = ArrayGetNItems(ARR_NDIM(PG_GETARG_ARRAYTYPE_P(0)), ARR_DIMS(PG_GETARG_ARRAYTYPE_P(0)));
-	labels = array_arg(fcinfo, 0, TEXTOID, n, &lnulls);
-	texts = array_arg(fcinfo, 1, TEXTOID, n, &tnulls);
-	roles = array_arg(fcinfo, 2, OIDOID, n, &rnulls);
-	calls = array_arg(fcinfo, 3, FLOAT8OID, n, &cnulls);
-	rows = array_arg(fcinfo, 4, FLOAT8OID, n, &wnulls);
+	labels = array_arg(fcinfo, 0, TEXTOID, &n, &lnulls);
+	texts = array_arg(fcinfo, 1, TEXTOID, &n, &tnulls);
+	roles = array_arg(fcinfo, 2, OIDOID, &n, &rnulls);
+	calls = array_arg(fcinfo, 3, FLOAT8OID, &n, &cnulls);
+	rows = array_arg(fcinfo, 4, FLOAT8OID, &n, &wnulls);
 	if (PG_ARGISNULL(5) || PG_GETARG_INT64(5) < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("the index budget must be zero or more bytes")));
 	params.budget_bytes = (double) PG_GETARG_INT64(5);
 	params.max_columns = pipeopt_max_columns(PG_ARGISNULL(6) ? 3 : PG_GETARG_INT32(6));
-	tables = array_arg(fcinfo, 7, OIDOID, -1, &n1);
-	ntables = ArrayGetNItems(ARR_NDIM(PG_GETARG_ARRAYTYPE_P(7)), ARR_DIMS(PG_GETARG_ARRAYTYPE_P(7)));
-	ins = array_arg(fcinfo, 8, FLOAT8OID, ntables, &n2);
-	upd = array_arg(fcinfo, 9, FLOAT8OID, ntables, &n3);
-	hot = array_arg(fcinfo, 10, FLOAT8OID, ntables, &n4);
-	idx = array_arg(fcinfo, 11, INT4OID, ntables, &n5);
+	tables = array_arg(fcinfo, 7, OIDOID, &ntables, &n1);
+	ins = array_arg(fcinfo, 8, FLOAT8OID, &ntables, &n2);
+	upd = array_arg(fcinfo, 9, FLOAT8OID, &ntables, &n3);
+	hot = array_arg(fcinfo, 10, FLOAT8OID, &ntables, &n4);
+	idx = array_arg(fcinfo, 11, INT4OID, &ntables, &n5);
 
 	params.writes = palloc0(sizeof(TableWrites) * Max(ntables, 1));
 	params.nwrites = ntables;
