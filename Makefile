@@ -34,6 +34,9 @@ OBJS = \
 	src/advise/select_collect.o \
 	src/advise/select_cost.o \
 	src/sqlapi/index_advice_api.o \
+	src/sqlapi/lifecycle_api.o \
+	src/apply/apply_worker.o \
+	src/apply/toplevel.o \
 	$(LINT_OBJS) \
 	$(CATALOG_OBJS) \
 	src/parse/pg_query_isolated.o

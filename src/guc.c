@@ -30,6 +30,13 @@ int			pipeopt_advise_interval = 60;
 double		pipeopt_param_sample_rate = 0.01;
 int			pipeopt_param_sample_slots = 1024;
 int			pipeopt_param_samples_per_statement = 16;
+int			pipeopt_apply_lock_timeout = 5000;
+int			pipeopt_apply_statement_timeout = 60 * 60 * 1000;
+char	   *pipeopt_apply_window = NULL;
+int			pipeopt_apply_max_attempts = 3;
+int			pipeopt_apply_retry_delay = 300;
+double		pipeopt_cost_per_cpu_hour = 0;
+double		pipeopt_cost_per_gb_month = 0;
 
 /* Every name in pipeopt.disabled_rules must be a rule. */
 static bool
@@ -54,6 +61,45 @@ check_disabled_rules(char **newval, void **extra, GucSource source)
 		}
 	}
 	return true;
+}
+
+/* pipeopt.apply_window is empty or "HH:MM-HH:MM" (24-hour clock). */
+static bool
+parse_clock(const char *s, int *minutes, const char **end)
+{
+	int			h,
+				m,
+				n = 0;
+
+	if (sscanf(s, "%2d:%2d%n", &h, &m, &n) != 2 || h < 0 || h > 24 || m < 0 || m > 59 ||
+		(h == 24 && m != 0))
+		return false;
+	*minutes = h * 60 + m;
+	*end = s + n;
+	return true;
+}
+
+static bool
+check_apply_window(char **newval, void **extra, GucSource source)
+{
+	const char *s = *newval ? *newval : "";
+	int			from,
+				to;
+
+	while (*s == ' ')
+		s++;
+	if (*s == '\0')
+		return true;
+	if (parse_clock(s, &from, &s) && *s++ == '-' && parse_clock(s, &to, &s))
+	{
+		while (*s == ' ')
+			s++;
+		if (*s == '\0' && from != to)
+			return true;
+	}
+	GUC_check_errdetail("The window is written \"HH:MM-HH:MM\" in local time, for example \"01:00-05:00\" "
+						"or \"22:00-02:00\"; an empty string allows any time.");
+	return false;
 }
 
 void
@@ -152,6 +198,64 @@ pipeopt_define_gucs(void)
 							PGC_SIGHUP,
 							GUC_UNIT_MIN,
 							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pipeopt.apply_lock_timeout",
+							"How long the apply worker waits for a lock before it gives up an attempt.",
+							"The worker never cancels other sessions: it retries later instead.",
+							&pipeopt_apply_lock_timeout,
+							5000, 1, INT_MAX,
+							PGC_SUSET,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("pipeopt.apply_statement_timeout",
+							"Longest time one change (such as CREATE INDEX CONCURRENTLY) may run.",
+							"0 lets it run to completion.",
+							&pipeopt_apply_statement_timeout,
+							60 * 60 * 1000, 0, INT_MAX,
+							PGC_SUSET,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	DefineCustomStringVariable("pipeopt.apply_window",
+							   "Daily maintenance window in which the worker applies approved changes.",
+							   "\"HH:MM-HH:MM\" in the server's local time; empty: any time. "
+							   "pipeopt.apply_now() ignores it.",
+							   &pipeopt_apply_window,
+							   "",
+							   PGC_SUSET,
+							   0,
+							   check_apply_window, NULL, NULL);
+	DefineCustomIntVariable("pipeopt.apply_max_attempts",
+							"Attempts to apply an approved change before it is marked failed.",
+							NULL,
+							&pipeopt_apply_max_attempts,
+							3, 1, 100,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("pipeopt.apply_retry_delay",
+							"Wait after a failed attempt before the next; doubled at each attempt.",
+							NULL,
+							&pipeopt_apply_retry_delay,
+							300, 0, INT_MAX / 1000,
+							PGC_SUSET,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
+	DefineCustomRealVariable("pipeopt.cost_per_cpu_hour",
+							 "Price of one CPU hour, to rank recommendations by money saved.",
+							 "0 leaves money out of the ranking.",
+							 &pipeopt_cost_per_cpu_hour,
+							 0, 0, 1e9,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+	DefineCustomRealVariable("pipeopt.cost_per_gb_month",
+							 "Price of one GB of storage for a month, to rank recommendations by money saved.",
+							 "0 leaves money out of the ranking.",
+							 &pipeopt_cost_per_gb_month,
+							 0, 0, 1e9,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
 
 	/* sizes of shared memory: only when loaded at server start */
 	if (process_shared_preload_libraries_in_progress)

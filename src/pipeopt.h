@@ -39,6 +39,13 @@ extern int	pipeopt_advise_interval;	/* minutes; 0 = worker does not advise */
 extern double pipeopt_param_sample_rate;	/* fraction of statements; 0 = off */
 extern int	pipeopt_param_sample_slots;	/* entries of the shared ring */
 extern int	pipeopt_param_samples_per_statement;	/* kept per statement and role */
+extern int	pipeopt_apply_lock_timeout;	/* milliseconds */
+extern int	pipeopt_apply_statement_timeout;	/* milliseconds; 0 = none */
+extern char *pipeopt_apply_window;	/* "HH:MM-HH:MM" or empty */
+extern int	pipeopt_apply_max_attempts;
+extern int	pipeopt_apply_retry_delay;	/* seconds, doubled per attempt */
+extern double pipeopt_cost_per_cpu_hour;	/* 0 = no money in the ranking */
+extern double pipeopt_cost_per_gb_month;
 extern void pipeopt_define_gucs(void);
 
 /* capture/registry.c: shared memory of the workers */

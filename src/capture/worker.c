@@ -13,7 +13,9 @@
  * A db worker only keeps time: each tick is "SELECT * FROM
  * pipeopt.capture()", then "SELECT * FROM pipeopt.analyze()" (the analyze
  * stage, for the statements the capture touched), and every
- * pipeopt.advise_interval "SELECT * FROM pipeopt.advise_indexes()", each in
+ * pipeopt.advise_interval "SELECT * FROM pipeopt.advise_indexes()"; then
+ * "SELECT pipeopt._auto_approve()" and, when a change is due, an apply
+ * worker (apply/apply.h) is started. Each step runs in
  * its own transaction, so a tick does exactly what a user calling the
  * functions does and an analysis that fails never holds back the capture.
  * A failed step is logged, recorded in pipeopt.capture_failures in a fresh
@@ -33,6 +35,7 @@
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "access/xlog.h"
+#include "apply/apply.h"
 #include "capture/registry.h"
 #include "catalog/pg_database.h"
 #include "commands/dbcommands.h"
@@ -280,9 +283,12 @@ record_failure(const char *step, ErrorData *edata)
 	PG_END_TRY();
 }
 
-/* One step of a tick, in its own transaction; false if it failed. */
+/*
+ * One step of a tick, in its own transaction; false if it failed. With
+ * answer, the first column of the first row is read as a boolean into it.
+ */
 static bool
-run_step(MemoryContext tick_cxt, const char *step, const char *sql)
+run_step(MemoryContext tick_cxt, const char *step, const char *sql, bool *answer)
 {
 	bool		ok = false;
 
@@ -299,6 +305,15 @@ run_step(MemoryContext tick_cxt, const char *step, const char *sql)
 		ret = SPI_execute(sql, false, 0);
 		if (ret != SPI_OK_SELECT)
 			elog(ERROR, "SPI_execute returned %s", SPI_result_code_string(ret));
+		if (answer)
+		{
+			bool		isnull;
+			Datum		d = SPI_processed > 0
+				? SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)
+				: (Datum) 0;
+
+			*answer = SPI_processed > 0 && !isnull && DatumGetBool(d);
+		}
 		SPI_finish();
 		PopActiveSnapshot();
 		CommitTransactionCommand();
@@ -330,28 +345,65 @@ run_step(MemoryContext tick_cxt, const char *step, const char *sql)
 }
 
 /*
+ * Start an apply worker when a change is due or an interrupted one waits
+ * to be settled, unless the one started before is still at work.
+ */
+static void
+start_apply_worker(void)
+{
+	static BackgroundWorkerHandle *running = NULL;
+	ApplyRequest req;
+	pid_t		pid;
+
+	if (running != NULL && GetBackgroundWorkerPid(running, &pid) != BGWH_STOPPED)
+		return;
+	if (running != NULL)
+		pfree(running);
+	running = NULL;
+	memset(&req, 0, sizeof(req));
+	req.dboid = MyDatabaseId;
+	req.action = APPLY_ACTION_APPLY;
+	namestrcpy(&req.requested_by, "pipeopt worker");
+	MemoryContextSwitchTo(TopMemoryContext);
+	if (!pipeopt_launch_apply(&req, false, &running))
+	{
+		running = NULL;
+		ereport(WARNING,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("could not start a pipeopt apply worker for database \"%s\"", worker_dbname),
+				 errdetail("No background worker slot is free."),
+				 errhint("Raise max_worker_processes; the worker tries again at its next tick.")));
+	}
+}
+
+/*
  * One tick: capture, analyze what is new, and every
  * pipeopt.advise_interval run the index advisor over the whole workload
  * (the first tick of a worker included). A failed advisor run is retried
- * at the next tick.
+ * at the next tick. Then approve by policy, and start an apply worker for
+ * the changes due (each tick, so backoffs and the window are honoured).
  */
 static void
 run_tick(MemoryContext tick_cxt)
 {
 	static TimestampTz last_advise = 0;
-	bool		ok = run_step(tick_cxt, "capture", "SELECT * FROM pipeopt.capture()");
+	bool		ok = run_step(tick_cxt, "capture", "SELECT * FROM pipeopt.capture()", NULL);
+	bool		pending = false;
 
 	if (ok)
-		ok = run_step(tick_cxt, "analyze", "SELECT * FROM pipeopt.analyze()");
+		ok = run_step(tick_cxt, "analyze", "SELECT * FROM pipeopt.analyze()", NULL);
 	if (ok && pipeopt_advise_interval > 0 &&
 		(last_advise == 0 ||
 		 TimestampDifferenceExceeds(last_advise, GetCurrentTimestamp(),
 									pipeopt_advise_interval * 60 * 1000)))
 	{
-		ok = run_step(tick_cxt, "advise", "SELECT * FROM pipeopt.advise_indexes()");
+		ok = run_step(tick_cxt, "advise", "SELECT * FROM pipeopt.advise_indexes()", NULL);
 		if (ok)
 			last_advise = GetCurrentTimestamp();
 	}
+	(void) run_step(tick_cxt, "approve", "SELECT pipeopt._auto_approve()", NULL);
+	if (run_step(tick_cxt, "apply", "SELECT pipeopt._apply_pending()", &pending) && pending)
+		start_apply_worker();
 	pipeopt_registry_note_tick(MyDatabaseId, ok);
 }
 

@@ -6,15 +6,16 @@
 -- and attribute numbers, never SQL text); the DDL is built from it, with
 -- the names as they are, only when it is shown or applied (_advice_ddl).
 --
--- Status (this file moves only the first and the last two; approval and
--- application change the others):
+-- Status (this file moves proposed advice to obsolete and superseded;
+-- 82_lifecycle.sql implements approval, application and rollback):
 --   proposed -> approved -> applying -> applied -> verified | reverted | failed
 --   proposed -> rejected
 --   proposed -> obsolete    a run no longer proposes it (its reason is kept),
 --                           or its target is gone
 --   proposed -> superseded  a run proposes a wider index that serves it
 --                           (superseded_by)
--- At most one open (proposed, approved, applying) recommendation per target.
+-- At most one open (proposed, approved, applying, reverting) recommendation
+-- per target.
 -- ---------------------------------------------------------------------
 
 CREATE TABLE @extschema@.advice (
@@ -22,7 +23,8 @@ CREATE TABLE @extschema@.advice (
   kind             text NOT NULL CHECK (kind IN ('create_index', 'drop_index')),
   status           text NOT NULL DEFAULT 'proposed'
                    CHECK (status IN ('proposed', 'approved', 'applying', 'applied', 'verified',
-                                     'reverted', 'failed', 'rejected', 'obsolete', 'superseded')),
+                                     'reverting', 'reverted', 'failed', 'rejected', 'obsolete',
+                                     'superseded')),
   relid            oid NOT NULL,
   target           jsonb NOT NULL,
   target_key       text NOT NULL,
@@ -38,12 +40,23 @@ CREATE TABLE @extschema@.advice (
   run_id           bigint,
   status_reason    text,
   superseded_by    bigint,
+  -- the decision (82_lifecycle.sql): who approved or rejected it, when and
+  -- why; the specification and catalog state an approval is bound to
+  decided_by       name,
+  decided_at       timestamptz,
+  decision_note    text,
+  automatic        boolean NOT NULL DEFAULT false,
+  approved_spec    text,
+  approved_state   jsonb,
+  -- application attempts, and when the next one may start (backoff)
+  attempts         integer NOT NULL DEFAULT 0,
+  next_attempt_at  timestamptz,
   created_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
   updated_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
   status_changed_at timestamptz NOT NULL DEFAULT pg_catalog.now()
 );
 CREATE UNIQUE INDEX advice_open_target ON @extschema@.advice (target_key)
-  WHERE status IN ('proposed', 'approved', 'applying');
+  WHERE status IN ('proposed', 'approved', 'applying', 'reverting');
 CREATE INDEX ON @extschema@.advice (status, kind);
 COMMENT ON TABLE @extschema@.advice IS
   'The recommendation store: every advisor''s recommendations, targets as structured specifications';
@@ -102,10 +115,24 @@ CREATE TABLE @extschema@.index_candidates (
   reason           text NOT NULL
 );
 
+-- The name of the index a create_index recommendation builds: its table,
+-- its columns and the recommendation's id (so pipeopt can tell its own).
+CREATE FUNCTION @extschema@._advice_index_name(target jsonb, id bigint)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $f$
+  SELECT left(c.relname || '_' || string_agg(a.attname, '_' ORDER BY k.ord), 40) || '_pipeopt_' || id
+    FROM pg_class c
+   CROSS JOIN LATERAL jsonb_array_elements_text(target -> 'attnums') WITH ORDINALITY k(att, ord)
+    JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.att::smallint AND NOT a.attisdropped
+   WHERE c.oid = (target ->> 'relid')::oid
+   GROUP BY c.relname
+$f$;
+
 -- The DDL of a recommendation, from its structured target and the catalogs
 -- as they are now (names quoted one by one, never read back from text);
--- NULL when the target is gone. The index a create_index recommendation
--- builds is named after its table, its columns and the recommendation.
+-- NULL when the target is gone.
 CREATE FUNCTION @extschema@._advice_ddl(kind text, target jsonb, id bigint)
 RETURNS text
 LANGUAGE sql STABLE
@@ -114,8 +141,7 @@ AS $f$
   SELECT CASE kind
     WHEN 'create_index' THEN (
       SELECT format('CREATE INDEX CONCURRENTLY %I ON %I.%I USING btree (%s)',
-                    left(c.relname || '_' || string_agg(a.attname, '_' ORDER BY k.ord), 40)
-                      || '_pipeopt_' || id,
+                    @extschema@._advice_index_name(target, id),
                     n.nspname, c.relname,
                     string_agg(quote_ident(a.attname), ', ' ORDER BY k.ord))
         FROM pg_class c
@@ -352,7 +378,7 @@ BEGIN
          n.cost_before, n.cost_after, n.maintenance_cost, n.confidence, n.risk, n.reason, n.evidence, run_id
     FROM pipeopt_advise_new n
    WHERE NOT EXISTS (SELECT 1 FROM @extschema@.advice a
-                      WHERE a.target_key = n.target_key AND a.status IN ('proposed', 'approved', 'applying'));
+                      WHERE a.target_key = n.target_key AND a.status IN ('proposed', 'approved', 'applying', 'reverting'));
   GET DIAGNOSTICS recommendations = ROW_COUNT;
   -- the affected statements of this run's proposed advice
   DELETE FROM @extschema@.advice_statements s

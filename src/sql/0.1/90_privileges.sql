@@ -29,5 +29,30 @@ GRANT EXECUTE ON FUNCTION @extschema@.top_statements(timestamptz, timestamptz),
                           @extschema@.workers(),
                           @extschema@.param_sample_stats()
   TO pg_read_all_stats;
+-- The recommendation lifecycle: readers see every recommendation and
+-- change; approvers decide, apply and roll back (through SECURITY DEFINER
+-- functions only: the tables stay the extension owner's).
+GRANT SELECT ON @extschema@.recommendations, @extschema@.index_advice, @extschema@.advice,
+                @extschema@.advice_statements, @extschema@.advisor_runs,
+                @extschema@.advisor_statements, @extschema@.index_candidates,
+                @extschema@.change_log, @extschema@.apply_requests,
+                @extschema@.automation, @extschema@.automation_policy,
+                @extschema@.findings
+  TO pipeopt_reader;
+GRANT SELECT ON @extschema@.recommendations, @extschema@.change_log, @extschema@.apply_requests,
+                @extschema@.automation, @extschema@.automation_policy
+  TO pg_read_all_stats;
+-- what the views call
+GRANT EXECUTE ON FUNCTION @extschema@._advice_ddl(text, jsonb, bigint),
+                          @extschema@._advice_index_name(jsonb, bigint),
+                          @extschema@._automation()
+  TO pipeopt_reader, pg_read_all_stats;
+GRANT EXECUTE ON FUNCTION @extschema@.approve(bigint, text),
+                          @extschema@.reject(bigint, text),
+                          @extschema@.apply_now(bigint),
+                          @extschema@.rollback(bigint),
+                          @extschema@.set_automation(text, text, double precision)
+  TO pipeopt_approver;
+
 -- The view filters its rows itself (pg_read_all_stats or superuser only).
 GRANT SELECT ON @extschema@.parameter_samples TO PUBLIC;
