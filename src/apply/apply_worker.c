@@ -134,6 +134,17 @@ run_ddl(const char *ddl, char **error)
 	return ok;
 }
 
+/* Drop an INVALID index an attempt left; what was done, for the record. */
+static char *
+drop_leftover(const char *drop)
+{
+	char	   *error;
+
+	if (run_ddl(drop, &error))
+		return psprintf("dropped the INVALID index the attempt left: %s", drop);
+	return psprintf("could not drop the INVALID index the attempt left (%s): %s", drop, error);
+}
+
 /* After a failed attempt: drop the INVALID index it left, if any. */
 static char *
 clean_up(int64 log_id)
@@ -141,16 +152,15 @@ clean_up(int64 log_id)
 	Oid			types[1] = {INT8OID};
 	Datum		values[1] = {Int64GetDatum(log_id)};
 	char	   *drop = query_value(SQL_LEFTOVER, 1, types, values, NULL);
-	char	   *error;
 
-	if (drop == NULL)
-		return NULL;
-	if (run_ddl(drop, &error))
-		return psprintf("dropped the INVALID index the attempt left: %s", drop);
-	return psprintf("could not drop the INVALID index the attempt left (%s): %s", drop, error);
+	return drop ? drop_leftover(drop) : NULL;
 }
 
-/* Settle the changes that a crash or a killed worker interrupted. */
+/*
+ * Settle the changes that a crash or a killed worker interrupted, and drop
+ * INVALID indexes that failed attempts could not drop then. (Finishing a
+ * change that is finished already only adds the cleanup to its record.)
+ */
 static void
 recover(void)
 {
@@ -160,17 +170,11 @@ recover(void)
 	{
 		char	  **row = lfirst(lc);
 		int64		log_id = pg_strtoint64(row[0]);
-		char	   *cleanup = NULL;
-		char	   *error;
+		char	   *cleanup = row[1] ? drop_leftover(row[1]) : NULL;
 
-		if (row[1] != NULL)
-			cleanup = run_ddl(row[1], &error)
-				? psprintf("dropped the INVALID index the interrupted attempt left: %s", row[1])
-				: psprintf("could not drop the INVALID index the interrupted attempt left (%s): %s",
-						   row[1], error);
 		finish(log_id, false, "interrupted (a crash or a stopped worker)", cleanup);
 		ereport(LOG,
-				(errmsg("pipeopt settled interrupted change %lld", (long long) log_id),
+				(errmsg("pipeopt settled change %lld", (long long) log_id),
 				 cleanup ? errdetail_internal("%s", cleanup) : 0));
 	}
 }

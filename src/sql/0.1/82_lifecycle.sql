@@ -264,12 +264,15 @@ BEGIN
             HINT = 'The reason is kept with the recommendation for whoever reads it next.';
   END IF;
   a := @extschema@._lock_advice(reject.id);
-  IF a.status NOT IN ('proposed', 'approved') THEN
+  IF a.status IN ('applied', 'verified') THEN
     RAISE EXCEPTION 'recommendation % is %: only proposed or approved recommendations can be rejected',
                     a.id, a.status
       USING ERRCODE = 'object_not_in_prerequisite_state',
-            HINT = CASE WHEN a.status IN ('applied', 'verified')
-                        THEN format('To undo the change, call pipeopt.rollback(%s).', a.id) END;
+            HINT = format('To undo the change, call pipeopt.rollback(%s).', a.id);
+  ELSIF a.status NOT IN ('proposed', 'approved') THEN
+    RAISE EXCEPTION 'recommendation % is %: only proposed or approved recommendations can be rejected',
+                    a.id, a.status
+      USING ERRCODE = 'object_not_in_prerequisite_state';
   END IF;
   UPDATE @extschema@.advice x
      SET status = 'rejected', decided_by = session_user, decided_at = now(), decision_note = reject.reason,

@@ -377,10 +377,18 @@ DECLARE
   creates boolean;
   new_status text;
   reason text;
-  delay double precision;
+  delay interval;
 BEGIN
   SELECT * INTO l FROM @extschema@.change_log x WHERE x.id = log_id FOR UPDATE;
-  IF NOT FOUND OR l.outcome <> 'running' THEN
+  IF NOT FOUND THEN
+    RETURN NULL;
+  END IF;
+  IF l.outcome <> 'running' THEN
+    -- finished already: only a later cleanup is added to its record
+    IF cleanup IS NOT NULL THEN
+      UPDATE @extschema@.change_log x SET cleanup = concat_ws('; ', x.cleanup, _apply_finish.cleanup)
+       WHERE x.id = l.id;
+    END IF;
     RETURN NULL;
   END IF;
   SELECT * INTO a FROM @extschema@.advice x WHERE x.id = l.advice_id FOR UPDATE;
@@ -433,14 +441,13 @@ BEGIN
   ELSE
     -- retried after pipeopt.apply_retry_delay, doubled at each attempt
     new_status := 'approved';
-    delay := current_setting('pipeopt.apply_retry_delay')::double precision * 2 ^ (a.attempts - 1);
-    reason := format('attempt %s failed: %s; retried after %s s', a.attempts,
+    delay := current_setting('pipeopt.apply_retry_delay')::interval * 2 ^ (a.attempts - 1);
+    reason := format('attempt %s failed: %s; retried after %s', a.attempts,
                      coalesce(error, 'unknown error'), delay);
   END IF;
   UPDATE @extschema@.advice x
      SET status = new_status, status_reason = reason,
-         next_attempt_at = CASE WHEN new_status = 'approved'
-                                THEN now() + delay * interval '1 second' END,
+         next_attempt_at = CASE WHEN new_status = 'approved' THEN now() + delay END,
          status_changed_at = now(), updated_at = now()
    WHERE x.id = a.id;
   RETURN new_status;
@@ -468,7 +475,8 @@ $f$;
 -- Settle the changes a crash or a killed worker interrupted (the caller
 -- holds the database's apply lock, so every running change is orphaned).
 -- Settles at once what it can; returns the ones whose INVALID index must
--- be dropped first (then _apply_finish(log_id, false, ...)).
+-- be dropped first (then _apply_finish(log_id, false, ...)), and failed
+-- attempts whose INVALID index is still there.
 CREATE FUNCTION @extschema@._apply_recover()
 RETURNS TABLE (log_id bigint, cleanup_ddl text)
 LANGUAGE plpgsql
@@ -497,6 +505,21 @@ BEGIN
     ELSE
       PERFORM @extschema@._apply_finish(l.id, false, 'interrupted before the index was dropped', NULL);
     END IF;
+  END LOOP;
+  -- failed attempts whose INVALID index could not be dropped then (a lock
+  -- held too long): try again, before the next attempt needs the name
+  FOR l IN
+    SELECT x.* FROM @extschema@.change_log x
+     WHERE x.outcome = 'failed' AND (x.action = 'apply') = (x.kind = 'create_index')
+       AND EXISTS (SELECT 1 FROM @extschema@._index_named(x.object_schema, x.object_name) i
+                    WHERE NOT i.valid AND i.indrelid = coalesce((x.target ->> 'relid')::oid, i.indrelid))
+       AND NOT EXISTS (SELECT 1 FROM @extschema@.change_log y
+                        WHERE y.id > x.id AND y.object_schema = x.object_schema
+                          AND y.object_name = x.object_name)
+  LOOP
+    log_id := l.id;
+    cleanup_ddl := format('DROP INDEX CONCURRENTLY %I.%I', l.object_schema, l.object_name);
+    RETURN NEXT;
   END LOOP;
 END
 $f$;

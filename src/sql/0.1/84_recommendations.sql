@@ -106,11 +106,13 @@ BEGIN
   IF NOT FOUND THEN
     RAISE EXCEPTION 'recommendation % does not exist', apply_now.id USING ERRCODE = 'no_data_found';
   END IF;
-  IF a.status <> 'approved' THEN
-    RAISE EXCEPTION 'recommendation % is %, not approved', a.id, a.status
+  IF a.status = 'proposed' THEN
+    RAISE EXCEPTION 'recommendation % is proposed, not approved', a.id
       USING ERRCODE = 'object_not_in_prerequisite_state',
-            HINT = CASE WHEN a.status = 'proposed'
-                        THEN format('Approve it first: SELECT pipeopt.approve(%s, ''why'');', a.id) END;
+            HINT = format('Approve it first: SELECT pipeopt.approve(%s, ''why'');', a.id);
+  ELSIF a.status <> 'approved' THEN
+    RAISE EXCEPTION 'recommendation % is %, not approved', a.id, a.status
+      USING ERRCODE = 'object_not_in_prerequisite_state';
   END IF;
   RETURN QUERY SELECT * FROM @extschema@._request_outcome(
     @extschema@._request_change(a.id, 'apply', session_user), a.id);
