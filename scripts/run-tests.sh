@@ -2,7 +2,8 @@
 # Run every test of pipeopt against real PostgreSQL 15 servers:
 #   1. pg_regress files sql/*.sql (expected output in expected/) against a
 #      temporary instance that preloads pg_stat_statements and pipeopt;
-#   2. TAP tests test/t/*.pl (workers, restarts, crashes, packaging).
+#   2. isolation specs test/isolation/specs/*.spec (concurrent sessions);
+#   3. TAP tests test/t/*.pl (workers, restarts, crashes, packaging).
 # pipeopt must be installed already (make install). PostgreSQL refuses to run
 # as root, so as root the tests run as the postgres user, in a scratch copy
 # of the test inputs that this user owns. On failure the diffs are printed.
@@ -50,6 +51,29 @@ if [ -s "$work/out/regression.diffs" ]; then
 fi
 if [ "$regress_ok" -eq 0 ] && [ "$regress_bad" -eq 0 ]; then
   echo "pg_regress ran no test" >&2
+  failed=$((failed + 1))
+fi
+
+# --- isolation ------------------------------------------------------------
+# Specs in test/isolation/specs: concurrent sessions racing over the
+# recommendation lifecycle (approve, reject, apply, rollback, verify).
+specs=$(cd "$work/test/isolation/specs" && ls ./*.spec | sed 's#^\./##; s#\.spec$##' | sort)
+as_tester "$pgxs_src/test/isolation/pg_isolation_regress" \
+  --temp-instance="$work/iso-instance" \
+  --temp-config="$work/test/regress.conf" \
+  --inputdir="$work/test/isolation" --outputdir="$work/iso-out" \
+  --bindir="$bindir" \
+  $specs | tee "$work/isolation.log"
+iso_ok=$(grep -cE '\.\.\. ok' "$work/isolation.log" || true)
+iso_bad=$(grep -cE '\.\.\. FAILED' "$work/isolation.log" || true)
+passed=$((passed + iso_ok))
+failed=$((failed + iso_bad))
+if [ -s "$work/iso-out/regression.diffs" ]; then
+  echo "=== isolation regression.diffs ==="
+  cat "$work/iso-out/regression.diffs"
+fi
+if [ "$iso_ok" -eq 0 ] && [ "$iso_bad" -eq 0 ]; then
+  echo "pg_isolation_regress ran no test" >&2
   failed=$((failed + 1))
 fi
 
