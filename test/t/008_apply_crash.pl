@@ -31,9 +31,13 @@ $node->safe_psql('postgres', q{
          jsonb_build_object('relid', 't'::regclass::oid, 'method', 'btree', 'attnums', jsonb_build_array(n)),
          'crash:' || n, 'column ' || n
     FROM generate_series(2, 4) n;
+  INSERT INTO pipeopt.advice (kind, relid, target, target_key, reason)
+  VALUES ('create_index', 't'::regclass,
+          jsonb_build_object('relid', 't'::regclass::oid, 'method', 'btree', 'attnums', '[2, 3]'::jsonb),
+          'crash:2,3', 'columns a, b');
 });
 
-# ids 1, 2, 3: indexes on a, b, c
+# ids 1, 2, 3: indexes on a, b, c; 4: on (a, b)
 sub advice
 {
 	my ($id) = @_;
@@ -111,6 +115,24 @@ is($node->safe_psql('postgres', q{
   '2:1:failed,2:2:succeeded,3:1:succeeded',
   'server crash: the interrupted attempt failed and was retried; the waiting approval was kept');
 
+# --- a lock held too long: the worker gives up the attempt, cancels no one,
+# --- and applies the change once the lock is gone ---
+$node->safe_psql('postgres', "ALTER SYSTEM SET pipeopt.apply_lock_timeout = '300ms'");
+$node->reload;
+$blocker = block_table();
+$node->safe_psql('postgres', "SELECT pipeopt.approve(4, 'index a, b')");
+$node->poll_query_until('postgres',
+	"SELECT count(*) > 0 FROM pipeopt.change_log WHERE advice_id = 4 AND outcome = 'failed'")
+  or die 'the attempt under a held lock never gave up';
+like($node->safe_psql('postgres', "SELECT error FROM pipeopt.change_log WHERE advice_id = 4 ORDER BY id LIMIT 1"),
+	qr/lock timeout/, 'the attempt gave up on lock_timeout');
+is($blocker->query_safe('SELECT count(*) FROM t WHERE id = 100001'), '1',
+	'the session holding the lock was not cancelled');
+$blocker->query_safe('COMMIT');
+$blocker->quit;
+$node->poll_query_until('postgres', "SELECT status = 'applied' FROM pipeopt.advice WHERE id = 4")
+  or die 'recommendation 4 was never applied once the lock was gone';
+
 # --- what is left ---
 is($node->safe_psql('postgres', q{
     SELECT count(*) FROM pg_index WHERE indrelid = 't'::regclass AND NOT indisvalid}),
@@ -118,7 +140,8 @@ is($node->safe_psql('postgres', q{
 is($node->safe_psql('postgres', q{
     SELECT string_agg(pg_get_indexdef(indexrelid), '; ' ORDER BY pg_get_indexdef(indexrelid))
       FROM pg_index WHERE indrelid = 't'::regclass AND indexrelid::regclass::text ~ '_pipeopt_'}),
-  'CREATE INDEX t_a_pipeopt_1 ON public.t USING btree (a); '
+  'CREATE INDEX t_a_b_pipeopt_4 ON public.t USING btree (a, b); '
+  . 'CREATE INDEX t_a_pipeopt_1 ON public.t USING btree (a); '
   . 'CREATE INDEX t_b_pipeopt_2 ON public.t USING btree (b); '
   . 'CREATE INDEX t_c_pipeopt_3 ON public.t USING btree (c)',
   'each approved index exists once');
