@@ -159,6 +159,16 @@ SELECT pipeopt.approve(:r1);
 SELECT kind, mode, min_confidence, configured FROM pipeopt.automation_policy ORDER BY kind;
 DELETE FROM pipeopt.automation;
 
+-- the maintenance window, in local time, may wrap midnight
+SET TimeZone = 'UTC';
+SET pipeopt.apply_window = '22:00-02:00';
+SELECT pipeopt._in_apply_window('2026-01-01 23:30+00') AS late,
+       pipeopt._in_apply_window('2026-01-02 01:59+00') AS early,
+       pipeopt._in_apply_window('2026-01-02 12:00+00') AS noon;
+SET pipeopt.apply_window = '1:00 to 5:00';
+RESET pipeopt.apply_window;
+RESET TimeZone;
+
 -- what is left for the worker: nothing due (the failed change waits for a
 -- DBA), nothing running
 SELECT pipeopt._apply_pending();
