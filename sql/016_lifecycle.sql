@@ -1,6 +1,7 @@
 -- The recommendation lifecycle: decisions by SQL, changes applied by the
 -- apply worker, rollback records, ranking, automation and privileges.
 SELECT current_user AS su \gset
+\set SHOW_CONTEXT never
 -- stable ids in messages, whatever tests ran before
 SELECT setval(pg_get_serial_sequence('pipeopt.advice', 'id'), 1000) IS NOT NULL AS ids_from_1001;
 CREATE SCHEMA lc;
@@ -51,6 +52,17 @@ SELECT reason, row_number() OVER (ORDER BY rank) AS place, saving_per_month, sco
   FROM pipeopt.recommendations WHERE relation = 'lc.orders' ORDER BY rank;
 RESET pipeopt.cost_per_cpu_hour;
 RESET pipeopt.cost_per_gb_month;
+
+-- a recommendation whose table is gone shows no relation and no statement
+CREATE TABLE lc.gone (x int);
+INSERT INTO pipeopt.advice (kind, relid, target, target_key, reason)
+VALUES ('create_index', 'lc.gone'::regclass,
+        jsonb_build_object('relid', 'lc.gone'::regclass::oid, 'method', 'btree', 'attnums', '[1]'::jsonb),
+        'lc:gone', 'test gone');
+DROP TABLE lc.gone;
+SELECT relation, statement, rank IS NOT NULL AS ranked FROM pipeopt.recommendations WHERE reason = 'test gone';
+SELECT relation, statement FROM pipeopt.index_advice WHERE reason = 'test gone';
+UPDATE pipeopt.advice SET status = 'obsolete' WHERE reason = 'test gone';
 
 -- privileges: nobody but approvers decides; readers read
 CREATE ROLE lc_user LOGIN;

@@ -430,7 +430,7 @@ COMMENT ON FUNCTION @extschema@.advise_indexes(text, integer) IS
 -- would run, and what it is expected to save.
 CREATE VIEW @extschema@.index_advice AS
 SELECT a.id, a.kind, a.status,
-       format('%I.%I', n.nspname, c.relname) AS relation,
+       CASE WHEN c.oid IS NOT NULL THEN format('%I.%I', n.nspname, c.relname) END AS relation,
        @extschema@._advice_ddl(a.kind, a.target, a.id) AS statement,
        a.estimated_bytes,
        round(a.saving_ms_per_hour::numeric, 1) AS saving_ms_per_hour,

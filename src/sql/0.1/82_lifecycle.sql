@@ -217,6 +217,26 @@ BEGIN
 END
 $f$;
 
+-- proposed -> approved, bound to the specification and the target's
+-- catalog state as they are now.
+CREATE FUNCTION @extschema@._set_approved(a @extschema@.advice, decided_by name, note text,
+                                          automatic boolean)
+RETURNS void
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $f$
+  UPDATE @extschema@.advice x
+     SET status = 'approved', decided_by = _set_approved.decided_by, decided_at = now(),
+         decision_note = note, automatic = _set_approved.automatic,
+         approved_spec = @extschema@._advice_spec(a.kind, a.target),
+         approved_state = @extschema@._target_state(a.kind, a.target),
+         attempts = 0, next_attempt_at = NULL,
+         status_reason = CASE WHEN _set_approved.automatic THEN 'approved automatically by policy'
+                              ELSE 'approved by ' || _set_approved.decided_by END,
+         status_changed_at = now(), updated_at = now()
+   WHERE x.id = a.id
+$f$;
+
 CREATE FUNCTION @extschema@.approve(id bigint, note text DEFAULT NULL)
 RETURNS text
 LANGUAGE plpgsql SECURITY DEFINER
@@ -238,13 +258,7 @@ BEGIN
     RAISE EXCEPTION 'recommendation % cannot be approved: %', a.id, refusal
       USING ERRCODE = 'object_not_in_prerequisite_state';
   END IF;
-  UPDATE @extschema@.advice x
-     SET status = 'approved', decided_by = session_user, decided_at = now(), decision_note = note,
-         automatic = false, approved_spec = @extschema@._advice_spec(a.kind, a.target),
-         approved_state = @extschema@._target_state(a.kind, a.target),
-         attempts = 0, next_attempt_at = NULL,
-         status_reason = 'approved by ' || session_user, status_changed_at = now(), updated_at = now()
-   WHERE x.id = a.id;
+  PERFORM @extschema@._set_approved(a, session_user, note, false);
   RETURN 'approved';
 END
 $f$;
@@ -303,15 +317,9 @@ BEGIN
        FOR UPDATE OF x SKIP LOCKED
   LOOP
     IF @extschema@._approval_refusal(a) IS NULL THEN
-      UPDATE @extschema@.advice x
-         SET status = 'approved', decided_by = 'pipeopt', decided_at = now(),
-             decision_note = format('automatic: confidence %s, risk %s', a.confidence, a.risk),
-             automatic = true, approved_spec = @extschema@._advice_spec(a.kind, a.target),
-             approved_state = @extschema@._target_state(a.kind, a.target),
-             attempts = 0, next_attempt_at = NULL,
-             status_reason = 'approved automatically by policy', status_changed_at = now(),
-             updated_at = now()
-       WHERE x.id = a.id;
+      PERFORM @extschema@._set_approved(a, 'pipeopt',
+                                        format('automatic: confidence %s, risk %s', a.confidence, a.risk),
+                                        true);
       n := n + 1;
     END IF;
   END LOOP;

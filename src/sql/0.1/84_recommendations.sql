@@ -38,7 +38,7 @@ SELECT s.id, s.kind, s.status,
             THEN rank() OVER (PARTITION BY s.status IN ('proposed', 'approved')
                               ORDER BY s.score DESC, CASE s.kind WHEN 'drop_index' THEN s.estimated_bytes END
                                        DESC NULLS LAST, s.id) END AS rank,
-       format('%I.%I', n.nspname, c.relname) AS relation,
+       CASE WHEN c.oid IS NOT NULL THEN format('%I.%I', n.nspname, c.relname) END AS relation,
        s.target,
        @extschema@._advice_ddl(s.kind, s.target, s.id) AS statement,
        round(s.saving_ms_per_hour::numeric, 1) AS saving_ms_per_hour,
@@ -91,31 +91,48 @@ BEGIN
 END
 $f$;
 
-CREATE FUNCTION @extschema@.apply_now(id bigint)
+-- Check the recommendation's status for action (without locking its row:
+-- the worker must be free to claim it while the caller waits), hand it to
+-- an apply worker, wait, and report the outcome.
+CREATE FUNCTION @extschema@._request(advice_id bigint, action text)
 RETURNS TABLE (recommendation bigint, status text, outcome text, statement text, duration_ms double precision,
                detail text)
-LANGUAGE plpgsql SECURITY DEFINER
+LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $f$
 #variable_conflict use_column
 DECLARE
   a @extschema@.advice;
 BEGIN
-  PERFORM @extschema@._require_approver('apply');
-  SELECT * INTO a FROM @extschema@.advice x WHERE x.id = apply_now.id;
+  SELECT * INTO a FROM @extschema@.advice x WHERE x.id = _request.advice_id;
   IF NOT FOUND THEN
-    RAISE EXCEPTION 'recommendation % does not exist', apply_now.id USING ERRCODE = 'no_data_found';
+    RAISE EXCEPTION 'recommendation % does not exist', _request.advice_id USING ERRCODE = 'no_data_found';
   END IF;
-  IF a.status = 'proposed' THEN
+  IF action = 'apply' AND a.status = 'proposed' THEN
     RAISE EXCEPTION 'recommendation % is proposed, not approved', a.id
       USING ERRCODE = 'object_not_in_prerequisite_state',
             HINT = format('Approve it first: SELECT pipeopt.approve(%s, ''why'');', a.id);
-  ELSIF a.status <> 'approved' THEN
+  ELSIF action = 'apply' AND a.status <> 'approved' THEN
     RAISE EXCEPTION 'recommendation % is %, not approved', a.id, a.status
+      USING ERRCODE = 'object_not_in_prerequisite_state';
+  ELSIF action = 'rollback' AND a.status NOT IN ('applied', 'verified') THEN
+    RAISE EXCEPTION 'recommendation % is %: only applied or verified changes can be rolled back', a.id, a.status
       USING ERRCODE = 'object_not_in_prerequisite_state';
   END IF;
   RETURN QUERY SELECT * FROM @extschema@._request_outcome(
-    @extschema@._request_change(a.id, 'apply', session_user), a.id);
+    @extschema@._request_change(a.id, action, session_user), a.id);
+END
+$f$;
+
+CREATE FUNCTION @extschema@.apply_now(id bigint)
+RETURNS TABLE (recommendation bigint, status text, outcome text, statement text, duration_ms double precision,
+               detail text)
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $f$
+BEGIN
+  PERFORM @extschema@._require_approver('apply');
+  RETURN QUERY SELECT * FROM @extschema@._request(apply_now.id, 'apply');
 END
 $f$;
 
@@ -125,21 +142,9 @@ RETURNS TABLE (recommendation bigint, status text, outcome text, statement text,
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $f$
-#variable_conflict use_column
-DECLARE
-  a @extschema@.advice;
 BEGIN
   PERFORM @extschema@._require_approver('roll back');
-  SELECT * INTO a FROM @extschema@.advice x WHERE x.id = rollback.id;
-  IF NOT FOUND THEN
-    RAISE EXCEPTION 'recommendation % does not exist', rollback.id USING ERRCODE = 'no_data_found';
-  END IF;
-  IF a.status NOT IN ('applied', 'verified') THEN
-    RAISE EXCEPTION 'recommendation % is %: only applied or verified changes can be rolled back', a.id, a.status
-      USING ERRCODE = 'object_not_in_prerequisite_state';
-  END IF;
-  RETURN QUERY SELECT * FROM @extschema@._request_outcome(
-    @extschema@._request_change(a.id, 'rollback', session_user), a.id);
+  RETURN QUERY SELECT * FROM @extschema@._request(rollback.id, 'rollback');
 END
 $f$;
 
