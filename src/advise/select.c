@@ -448,7 +448,8 @@ select_indexes(WorkloadStatement *stmts, int nstmts, SelectionParams *params,
 		used += best.bytes;
 		chosen = take(&sel, chosen, &all, &best);
 	}
-	attribute(&sel, chosen);
+	if (params->attribute)
+		attribute(&sel, chosen);
 
 	out->chosen = chosen;
 	foreach(lc, all)
