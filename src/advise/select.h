@@ -70,7 +70,8 @@ typedef struct RejectedIndex
 {
 	HypoIndex  *index;
 	double		bytes;
-	double		saving;			/* at its last evaluation (0: not planned) */
+	double		saving;			/* at its last evaluation; if never planned in
+								 * full, at most this */
 	double		maintenance;
 	char	   *reason;
 } RejectedIndex;
