@@ -33,6 +33,7 @@ OBJS = \
 	src/advise/select.o \
 	src/advise/select_collect.o \
 	src/advise/select_cost.o \
+	src/advise/select_step.o \
 	src/sqlapi/index_advice_api.o \
 	src/sqlapi/lifecycle_api.o \
 	src/apply/apply_worker.o \

@@ -43,8 +43,9 @@ cluster_start() {
     chown -R postgres: "$BENCH_DIR"
   fi
   # No TCP listener and a socket directory of our own: the port only names
-  # the socket, so any number is free; a random one keeps runs apart in logs.
-  PGPORT=$((5433 + RANDOM % 20000))
+  # the socket, so any number is free; a random one keeps runs apart in logs
+  # (BENCH_PORT picks one).
+  PGPORT=${BENCH_PORT:-$((5433 + RANDOM % 20000))}
   PGHOST=$BENCH_DIR/sock
   export PGPORT PGHOST
   as_pg initdb -D "$BENCH_DIR/data" -U postgres --auth=trust -E UTF8 \

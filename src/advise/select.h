@@ -49,6 +49,7 @@ typedef struct SelectionParams
 	int			max_columns;
 	TableWrites *writes;
 	int			nwrites;
+	bool		attribute;		/* fill ChosenIndex.cost_without (more plans) */
 } SelectionParams;
 
 typedef struct ChosenIndex
@@ -60,7 +61,8 @@ typedef struct ChosenIndex
 	int			statements;		/* statements whose cost it lowered */
 	double	   *cost_without;	/* per statement: its cost with every chosen
 								 * index but this one; -1 where the final plan
-								 * does not use this one */
+								 * does not use this one (NULL unless
+								 * SelectionParams.attribute) */
 } ChosenIndex;
 
 /* A candidate considered and left out, and why. */
@@ -68,7 +70,8 @@ typedef struct RejectedIndex
 {
 	HypoIndex  *index;
 	double		bytes;
-	double		saving;			/* at its last evaluation (0: not planned) */
+	double		saving;			/* at its last evaluation; if never planned in
+								 * full, at most this */
 	double		maintenance;
 	char	   *reason;
 } RejectedIndex;

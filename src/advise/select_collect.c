@@ -80,6 +80,7 @@ typedef struct Collect
 	WorkloadStatement *stmt;
 	int			index;			/* of stmt */
 	Query	   *query;			/* the level being walked */
+	List	   *levels;			/* it and the levels around it, innermost first */
 } Collect;
 
 /* A plain table of this level (a range table index), or NULL. */
@@ -146,6 +147,50 @@ add_update(Collect *c, Query *q)
 	rc->updates = lappend(rc->updates, u);
 }
 
+/* The plain tables of a query level, as scans that read no column yet. */
+static void
+add_scans(Collect *c, Query *q)
+{
+	for (Index rti = 1; rti <= list_length(q->rtable); rti++)
+	{
+		RangeTblEntry *rte = plain_table(q, rti);
+		TableScan  *ts;
+		int			r;
+
+		if (rte == NULL || !rel_columns(c->sel, rte->relid, &r)->advisable)
+			continue;
+		ts = palloc0(sizeof(TableScan));
+		ts->r = r;
+		ts->query = q;
+		ts->rti = rti;
+		c->sel->stmt_scans[c->index] = lappend(c->sel->stmt_scans[c->index], ts);
+	}
+}
+
+/*
+ * Note the column a Var reads in its table's scan: 0 for the whole row or
+ * a system column, which no index holds. Vars of join RTEs are not
+ * followed, so a scan may read more than noted: an index-only scan then
+ * looks possible where it is not, which costs planning, never a miss.
+ */
+static void
+add_read(Collect *c, Var *v)
+{
+	Query	   *q;
+	ListCell   *lc;
+
+	if (v->varlevelsup >= list_length(c->levels))
+		return;
+	q = list_nth(c->levels, v->varlevelsup);
+	foreach(lc, c->sel->stmt_scans[c->index])
+	{
+		TableScan  *ts = lfirst(lc);
+
+		if (ts->query == q && ts->rti == v->varno)
+			ts->attnos = bms_add_member(ts->attnos, Max(v->varattno, 0));
+	}
+}
+
 /* Is opno a B-tree comparison (=, <, <=, >, >=)? */
 static bool
 btree_comparison(Oid opno)
@@ -175,6 +220,8 @@ collect_walker(Node *node, Collect *c)
 		ListCell   *lc;
 
 		c->query = q;
+		c->levels = lcons(q, c->levels);
+		add_scans(c, q);
 		if (q->commandType == CMD_UPDATE)
 			add_update(c, q);
 		/* sort and group keys */
@@ -185,10 +232,13 @@ collect_walker(Node *node, Collect *c)
 			if (te->ressortgroupref != 0)
 				add_column(c, (Node *) te->expr);
 		}
-		(void) query_tree_walker(q, collect_walker, c, 0);
+		(void) query_tree_walker(q, collect_walker, c, QTW_IGNORE_JOINALIASES);
+		c->levels = list_delete_first(c->levels);
 		c->query = outer;
 		return false;
 	}
+	if (IsA(node, Var))
+		add_read(c, (Var *) node);
 	if (IsA(node, OpExpr) && list_length(((OpExpr *) node)->args) == 2 &&
 		btree_comparison(((OpExpr *) node)->opno))
 	{
@@ -204,7 +254,7 @@ collect_walker(Node *node, Collect *c)
 void
 select_collect(Selection *sel, int s)
 {
-	Collect		c = {sel, &sel->stmts[s], s, NULL};
+	Collect		c = {sel, &sel->stmts[s], s, NULL, NIL};
 	ListCell   *lc;
 
 	foreach(lc, sel->stmts[s].queries)
@@ -226,4 +276,34 @@ select_index_relevant(Selection *sel, int s, HypoIndex *h)
 		if (h->attnos[i] > 0 && bms_is_member(select_column_key(r, h->attnos[i]), sel->stmt_cols[s]))
 			return true;
 	return false;
+}
+
+/*
+ * Could replacing a chosen index by cand, the same with one more column,
+ * lower statement s's cost? Only if s compares, joins, sorts or groups on
+ * that column, or one of its scans of the table reads no column outside
+ * cand (an index-only scan). Otherwise the wider index offers the plans
+ * the narrower one did, with more pages to read.
+ */
+bool
+select_extension_helps(Selection *sel, int s, HypoIndex *cand)
+{
+	int			r = select_find_rel(sel, cand->relid);
+	Bitmapset  *cols = NULL;
+	ListCell   *lc;
+	bool		helps = false;
+
+	if (bms_is_member(select_column_key(r, cand->attnos[cand->nkeys - 1]), sel->stmt_cols[s]))
+		return true;
+	for (int i = 0; i < cand->ncols; i++)
+		cols = bms_add_member(cols, cand->attnos[i]);
+	foreach(lc, sel->stmt_scans[s])
+	{
+		TableScan  *ts = lfirst(lc);
+
+		if (ts->r == r && bms_is_subset(ts->attnos, cols))
+			helps = true;
+	}
+	bms_free(cols);
+	return helps;
 }

@@ -35,6 +35,8 @@ typedef struct CacheEntry
 	double		value;			/* a cost, or an index's bytes */
 	double		entries;		/* an index's entries */
 	int			height;			/* an index's levels above the leaves */
+	Bitmapset  *used;			/* a cost: the indexes its plan scans, as
+								 * positions in the key's configuration */
 } CacheEntry;
 
 void
@@ -62,6 +64,7 @@ cache_slot(Selection *sel, StringInfo key, bool *found)
 		pfree(e->key);			/* a collision: the slot takes the new key */
 	*found = false;
 	e->key = MemoryContextStrdup(sel->mcxt, key->data);
+	e->used = NULL;
 	return e;
 }
 
@@ -105,62 +108,89 @@ statement_config(Selection *sel, int s, List *config)
 	return mine;
 }
 
-/* Plan statement s under mine; false with the error noted on failure. */
-static bool
-plan(Selection *sel, int s, List *mine, WhatifCost *out)
+/*
+ * Plan statement s under mine into e: its cost (-1 when it does not plan,
+ * the error noted) and the positions in mine of the indexes it scans.
+ * Counts every planner call (a statement rewritten into several queries
+ * plans each).
+ */
+static void
+plan(Selection *sel, int s, List *mine, CacheEntry *e)
 {
 	WorkloadStatement *st = &sel->stmts[s];
 	WhatifConfig wc = {mine, NIL};
+	WhatifCost	out;
 	char	   *error;
+	ListCell   *lc;
 
-	sel->planner_calls++;
-	if (whatif_cost(st->queries, st->role, st->search_path, &wc, out, &error))
-		return true;
-	if (st->error == NULL)
-		st->error = error;
-	return false;
+	sel->planner_calls += list_length(st->queries);
+	e->value = -1;
+	if (!whatif_cost(st->queries, st->role, st->search_path, &wc, &out, &error))
+	{
+		if (st->error == NULL)
+			st->error = error;
+		return;
+	}
+	e->value = out.total_cost;
+	foreach(lc, mine)
+		if (list_member_ptr(out.used, lfirst(lc)))
+		{
+			MemoryContext old = MemoryContextSwitchTo(sel->mcxt);
+
+			e->used = bms_add_member(e->used, foreach_current_index(lc));
+			MemoryContextSwitchTo(old);
+		}
 }
 
 /*
- * The cost of statement s with the indexes of config it could use
- * (planned once per statement and content of those indexes); -1 when it
- * does not plan.
+ * The cache entry of statement s with the indexes of config it could use
+ * (*mine, in content order), planned once per statement and content of
+ * those indexes.
  */
-double
-select_statement_cost(Selection *sel, int s, List *config)
+static CacheEntry *
+statement_entry(Selection *sel, int s, List *config, List **mine)
 {
-	List	   *mine = statement_config(sel, s, config);
 	ListCell   *lc;
 	StringInfoData key;
 	CacheEntry *e;
 	bool		found;
 
+	*mine = statement_config(sel, s, config);
 	initStringInfo(&key);
 	appendStringInfo(&key, "%d", s);
-	foreach(lc, mine)
+	foreach(lc, *mine)
 		append_index(&key, lfirst(lc));
 	e = cache_slot(sel, &key, &found);
 	pfree(key.data);
 	if (!found)
-	{
-		WhatifCost	out;
-
-		e->value = plan(sel, s, mine, &out) ? out.total_cost : -1;
-	}
-	list_free(mine);
-	return e->value;
+		plan(sel, s, *mine, e);
+	return e;
 }
 
-/* The indexes of config that the plan of statement s uses (planned anew). */
+/* The cost of statement s under config (cached); -1 when it does not plan. */
+double
+select_statement_cost(Selection *sel, int s, List *config)
+{
+	List	   *mine;
+	double		cost = statement_entry(sel, s, config, &mine)->value;
+
+	list_free(mine);
+	return cost;
+}
+
+/* The indexes of config that the plan of statement s scans (cached). */
 List *
 select_statement_uses(Selection *sel, int s, List *config)
 {
-	List	   *mine = statement_config(sel, s, config);
-	WhatifCost	out;
+	List	   *mine;
+	CacheEntry *e = statement_entry(sel, s, config, &mine);
+	List	   *used = NIL;
+	int			i = -1;
 
-	if (mine == NIL || !plan(sel, s, mine, &out))
-		return NIL;
-	return out.used;
+	while ((i = bms_next_member(e->used, i)) >= 0)
+		used = lappend(used, list_nth(mine, i));
+	list_free(mine);
+	return used;
 }
 
 /* The size of h, estimated once per content. */

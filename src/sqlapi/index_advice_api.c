@@ -149,6 +149,7 @@ pipeopt_advise_indexes_internal(PG_FUNCTION_ARGS)
 				 errmsg("the index budget must be zero or more bytes")));
 	params.budget_bytes = (double) PG_GETARG_INT64(5);
 	params.max_columns = pipeopt_max_columns(PG_ARGISNULL(6) ? 3 : PG_GETARG_INT32(6));
+	params.attribute = true;	/* advice_statements reports each index's share */
 	tables = array_arg(fcinfo, 7, OIDOID, &ntables, &n1);
 	ins = array_arg(fcinfo, 8, FLOAT8OID, &ntables, &n2);
 	upd = array_arg(fcinfo, 9, FLOAT8OID, &ntables, &n3);
