@@ -3,8 +3,9 @@
  * select_cost.c
  *	  What index selection asks the what-if planner and the size model,
  *	  each answer computed once per content: the cost of a statement under
- *	  the indexes of a configuration on its relations, an index's size, and
- *	  the cost of keeping an index up to date under its table's writes.
+ *	  the indexes of a configuration on its relations (and its parameter
+ *	  samples), an index's size, and the cost of keeping an index up to
+ *	  date under its table's writes.
  *
  * Maintenance, in planner cost units per unit of time: every row inserted,
  * every non-HOT update, and every HOT update that sets one of the index's
@@ -105,7 +106,10 @@ statement_config(Selection *sel, int s, List *config)
 	return mine;
 }
 
-/* Plan statement s under mine; false with the error noted on failure. */
+/*
+ * Plan statement s under mine (once per sample); false with the error
+ * noted on failure.
+ */
 static bool
 plan(Selection *sel, int s, List *mine, WhatifCost *out)
 {
@@ -113,12 +117,53 @@ plan(Selection *sel, int s, List *mine, WhatifCost *out)
 	WhatifConfig wc = {mine, NIL};
 	char	   *error;
 
-	sel->planner_calls++;
-	if (whatif_cost(st->queries, st->role, st->search_path, &wc, out, &error))
+	sel->planner_calls += Max(list_length(st->samples), 1);
+	if (whatif_cost(st->queries, st->samples, st->role, st->search_path, &wc, out, &error))
 		return true;
 	if (st->error == NULL)
 		st->error = error;
 	return false;
+}
+
+void
+select_sample_unusable(WorkloadStatement *st, int count, const char *error)
+{
+	st->samples_unusable += count;
+	if (st->sample_error == NULL)
+		st->sample_error = pstrdup(error);
+}
+
+/*
+ * The cost of statement s as things are. A sample whose values make
+ * planning fail (constant folding of 1 / $1 with 0) is left out, noted;
+ * with none left the statement is planned generically. Its samples are
+ * part of its cache keys, so the costs of what is left are planned anew.
+ */
+double
+select_statement_base(Selection *sel, int s)
+{
+	WorkloadStatement *st = &sel->stmts[s];
+	WhatifConfig none = {NIL, NIL};
+	double		cost = select_statement_cost(sel, s, NIL);
+	ListCell   *lc;
+
+	if (cost >= 0 || st->samples == NIL)
+		return cost;
+	foreach(lc, st->samples)
+	{
+		WhatifSample *ws = lfirst(lc);
+		WhatifCost	out;
+		char	   *error;
+
+		sel->planner_calls++;
+		if (whatif_cost(st->queries, list_make1(ws), st->role, st->search_path,
+						&none, &out, &error))
+			continue;
+		select_sample_unusable(st, ws->count, error);
+		st->samples = foreach_delete_current(st->samples, lc);
+	}
+	st->error = NULL;
+	return select_statement_cost(sel, s, NIL);
 }
 
 /*
@@ -137,6 +182,9 @@ select_statement_cost(Selection *sel, int s, List *config)
 
 	initStringInfo(&key);
 	appendStringInfo(&key, "%d", s);
+	/* the same statement costed on other samples is another question */
+	foreach(lc, sel->stmts[s].samples)
+		appendStringInfo(&key, "/" UINT64_FORMAT, ((WhatifSample *) lfirst(lc))->hash);
 	foreach(lc, mine)
 		append_index(&key, lfirst(lc));
 	e = cache_slot(sel, &key, &found);
