@@ -109,6 +109,13 @@ SELECT cost_after < 0.2 * cost_before AS index_helps, indexes_used
                       ARRAY['CREATE INDEX ON ps16.events (created_at)'], '{}',
                       ARRAY['2025-05-19 21:00+00']);
 SELECT cost_before FROM pipeopt.whatif('SELECT id FROM ps16.events WHERE created_at > $1', '{}', '{}', '{NULL}');
+-- As a literal would be: '2' under interval $2 day is two days (not seconds).
+SELECT (SELECT cost_after FROM pipeopt.whatif(q, i, '{}', '{2025-05-19 21:00+00,2}'))
+     = (SELECT cost_after FROM pipeopt.whatif(q, i, '{}', '{2025-05-19 21:00+00,2 days}')) AS days,
+       (SELECT cost_after FROM pipeopt.whatif(q, i, '{}', '{2025-05-19 21:00+00,2}'))
+     > (SELECT cost_after FROM pipeopt.whatif(q, i, '{}', '{2025-05-19 21:00+00,2 seconds}')) AS not_seconds
+  FROM (VALUES ('SELECT id FROM ps16.events WHERE created_at > timestamptz $1 - interval $2 day',
+                '{CREATE INDEX ON ps16.events (created_at)}'::text[])) v(q, i);
 SELECT * FROM pipeopt.whatif('SELECT id FROM ps16.events WHERE created_at > $1', '{}', '{}', '{soon}');
 SELECT * FROM pipeopt.whatif('SELECT id FROM ps16.events WHERE amount > sqrt($1)', '{}', '{}', '{-1}');
 SELECT * FROM pipeopt.whatif('SELECT id FROM ps16.events WHERE created_at > $1', '{}', '{}', '{1, 2}');

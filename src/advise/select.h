@@ -28,8 +28,7 @@ typedef struct WorkloadStatement
 	Oid			role;			/* plan as this role */
 	const char *search_path;	/* NULL: the caller's */
 	List	   *queries;		/* analyzed (whatif_analyze), NIL: did not */
-	Oid		   *paramtypes;		/* of its $1..$nparams */
-	int			nparams;
+	WhatifParams params;		/* its $n */
 	List	   *samples;		/* WhatifSample *: its cost is the mean of
 								 * their custom plans; NIL: a generic plan */
 	int			samples_unusable;	/* left out: did not convert or plan */

@@ -77,6 +77,20 @@ extern void hypo_index_uninstall(void);
 extern void hypo_estimate_size(HypoIndex *h, double heap_tuples, HypoSize *out);
 
 /*
+ * The $n of an analyzed statement, as its sampled values are read: the
+ * type parse analysis gave each (InvalidOid: a $k the text does not use),
+ * and the typmod its input function must be given. That is -1 but for an
+ * interval under a field cast (interval $1 day): as for a literal, the
+ * typmod says what a bare number means ('90' days, not seconds).
+ */
+typedef struct WhatifParams
+{
+	int			n;				/* $1..$n */
+	Oid		   *types;
+	int32	   *typmods;
+} WhatifParams;
+
+/*
  * One sample of a statement's parameter values, ready to plan with: a
  * custom plan, as the plan cache makes one (each $n a PARAM_FLAG_CONST
  * value of its inferred type, which the planner folds into a constant).
@@ -91,21 +105,22 @@ typedef struct WhatifSample
 /*
  * whatif_plan.c. A statement is analyzed once (parse analysis and the
  * rewriter, as role with search_path, in the sandbox; its Query trees kept
- * in keep, with the inferred types of its $n in *paramtypes, *nparams
- * unless NULL) and then costed under any number of configurations, each
- * planning in its own sandbox with the statement's relations locked again:
- * generically (samples NIL), or as the mean of the custom plans of
- * samples (WhatifSample *, weighted by their counts). All return false
+ * in keep, and its $n in *params unless NULL) and then costed under any
+ * number of configurations, each planning in its own sandbox with the
+ * statement's relations locked again: generically (samples NIL), or as
+ * the mean of the custom plans of samples (WhatifSample *, weighted by
+ * their counts). whatif_bind reads one sample's values (text, NULL for
+ * SQL NULL) with the input functions of their types, in the sandbox as
+ * role (an input function of a user type is user code). All return false
  * (NULL) with *error when the statement does not analyze or plan there (a
  * dropped table, no privilege: the role must be allowed to run it), or a
- * sample's values do not convert to their types.
+ * sample's values do not convert.
  */
 extern bool whatif_analyze(const char *text, Oid role, const char *search_path,
-						   MemoryContext keep, List **queries,
-						   Oid **paramtypes, int *nparams, char **error);
-extern WhatifSample *whatif_bind(const Oid *paramtypes, int nparams,
-								 char **values, int nvalues, Oid role,
-								 const char *search_path, MemoryContext keep,
+						   MemoryContext keep, List **queries, WhatifParams *params,
+						   char **error);
+extern WhatifSample *whatif_bind(const WhatifParams *params, char **values, int nvalues,
+								 Oid role, const char *search_path, MemoryContext keep,
 								 char **error);
 extern bool whatif_cost(List *queries, List *samples, Oid role, const char *search_path,
 						WhatifConfig *config, WhatifCost *out, char **error);

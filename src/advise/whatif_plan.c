@@ -15,6 +15,7 @@
 #include "postgres.h"
 
 #include "advise/whatif.h"
+#include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "executor/executor.h"
 #include "nodes/nodeFuncs.h"
@@ -115,9 +116,32 @@ typedef struct AnalyzeArgs
 	const char *text;
 	MemoryContext keep;
 	List	   *queries;
-	Oid		   *types;
-	int			ntypes;
+	WhatifParams params;
 } AnalyzeArgs;
+
+/*
+ * Note in typmods the field cast of each $n that is an interval cast so
+ * (interval $1 day): coerce_type gives a literal interval its typmod.
+ */
+static bool
+interval_typmods(Node *node, WhatifParams *params)
+{
+	int32		typmod;
+
+	if (node == NULL)
+		return false;
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, interval_typmods, params, 0);
+	if (IsA(node, FuncExpr) && ((FuncExpr *) node)->funcresulttype == INTERVALOID &&
+		exprIsLengthCoercion(node, &typmod) && IsA(linitial(((FuncExpr *) node)->args), Param))
+	{
+		Param	   *p = linitial(((FuncExpr *) node)->args);
+
+		if (p->paramkind == PARAM_EXTERN && p->paramid >= 1 && p->paramid <= params->n)
+			params->typmods[p->paramid - 1] = typmod;
+	}
+	return expression_tree_walker(node, interval_typmods, params);
+}
 
 static void
 analyze_in_sandbox(void *arg)
@@ -129,6 +153,7 @@ analyze_in_sandbox(void *arg)
 	ListCell   *lc;
 	RawStmt    *stmt;
 	Oid		   *types;
+	int			ntypes;
 
 	if (raw == NIL)
 		ereport(ERROR,
@@ -143,7 +168,7 @@ analyze_in_sandbox(void *arg)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("what-if planning takes SELECT, INSERT, UPDATE or DELETE statements")));
-	rewritten = QueryRewrite(pipeopt_analyze_raw(stmt, a->text, &types, &a->ntypes));
+	rewritten = QueryRewrite(pipeopt_analyze_raw(stmt, a->text, &types, &ntypes));
 	foreach(lc, rewritten)
 	{
 		Query	   *q = lfirst(lc);
@@ -158,34 +183,36 @@ analyze_in_sandbox(void *arg)
 		MemoryContext old = MemoryContextSwitchTo(a->keep);
 
 		a->queries = copyObject(a->queries);
-		a->types = palloc(sizeof(Oid) * Max(a->ntypes, 1));
-		if (a->ntypes > 0)
-			memcpy(a->types, types, sizeof(Oid) * a->ntypes);
+		a->params.n = ntypes;
+		a->params.types = palloc(sizeof(Oid) * Max(ntypes, 1));
+		a->params.typmods = palloc(sizeof(int32) * Max(ntypes, 1));
+		for (int i = 0; i < ntypes; i++)
+		{
+			a->params.types[i] = types[i];
+			a->params.typmods[i] = -1;
+		}
 		MemoryContextSwitchTo(old);
 	}
+	(void) interval_typmods((Node *) a->queries, &a->params);
 }
 
 bool
 whatif_analyze(const char *text, Oid role, const char *search_path,
-			   MemoryContext keep, List **queries,
-			   Oid **paramtypes, int *nparams, char **error)
+			   MemoryContext keep, List **queries, WhatifParams *params, char **error)
 {
-	AnalyzeArgs a = {text, keep, NIL, NULL, 0};
+	AnalyzeArgs a = {text, keep, NIL, {0, NULL, NULL}};
 
 	if (!pipeopt_sandbox_run(role, search_path, analyze_in_sandbox, &a, error))
 		return false;
 	*queries = a.queries;
-	if (paramtypes)
-		*paramtypes = a.types;
-	if (nparams)
-		*nparams = a.ntypes;
+	if (params)
+		*params = a.params;
 	return true;
 }
 
 typedef struct BindArgs
 {
-	const Oid  *types;
-	int			ntypes;
+	const WhatifParams *types;
 	char	  **values;
 	MemoryContext keep;
 	ParamListInfo params;
@@ -195,14 +222,14 @@ static void
 bind_in_sandbox(void *arg)
 {
 	BindArgs   *a = arg;
-	ParamListInfo params = makeParamList(a->ntypes);
+	ParamListInfo params = makeParamList(a->types->n);
 	MemoryContext old;
 
-	for (int i = 0; i < a->ntypes; i++)
+	for (int i = 0; i < a->types->n; i++)
 	{
 		ParamExternData *p = &params->params[i];
 
-		p->ptype = a->types[i];
+		p->ptype = a->types->types[i];
 		p->pflags = PARAM_FLAG_CONST;
 		/* a $k the text does not use has no type, and needs no value */
 		p->isnull = a->values[i] == NULL || !OidIsValid(p->ptype);
@@ -213,7 +240,8 @@ bind_in_sandbox(void *arg)
 						ioparam;
 
 			getTypeInputInfo(p->ptype, &func, &ioparam);
-			p->value = OidInputFunctionCall(func, a->values[i], ioparam, -1);
+			p->value = OidInputFunctionCall(func, a->values[i], ioparam,
+											a->types->typmods[i]);
 		}
 	}
 	old = MemoryContextSwitchTo(a->keep);
@@ -222,21 +250,21 @@ bind_in_sandbox(void *arg)
 }
 
 WhatifSample *
-whatif_bind(const Oid *paramtypes, int nparams, char **values, int nvalues,
+whatif_bind(const WhatifParams *params, char **values, int nvalues,
 			Oid role, const char *search_path, MemoryContext keep, char **error)
 {
-	BindArgs	a = {paramtypes, nparams, values, keep, NULL};
+	BindArgs	a = {params, values, keep, NULL};
 	WhatifSample *ws;
 	uint64		hash = 0;
 
-	if (nvalues < nparams)
+	if (nvalues < params->n)
 	{
-		*error = psprintf("the sample has %d values for %d parameters", nvalues, nparams);
+		*error = psprintf("the sample has %d values for %d parameters", nvalues, params->n);
 		return NULL;
 	}
 	if (!pipeopt_sandbox_run(role, search_path, bind_in_sandbox, &a, error))
 		return NULL;
-	for (int i = 0; i < nparams; i++)
+	for (int i = 0; i < params->n; i++)
 		hash = hash_combine64(hash, values[i] == NULL ? PG_UINT64_MAX :
 							  hash_bytes_extended((const unsigned char *) values[i],
 												  strlen(values[i]), 0));

@@ -123,8 +123,7 @@ pipeopt_whatif(PG_FUNCTION_ARGS)
 				after;
 	List	   *queries;
 	List	   *samples = NIL;
-	Oid		   *types;
-	int			ntypes;
+	WhatifParams params;
 	char	   *error;
 	TupleDesc	desc;
 	Datum		values[5];
@@ -144,7 +143,7 @@ pipeopt_whatif(PG_FUNCTION_ARGS)
 		elog(ERROR, "return type must be a row type");
 
 	if (!whatif_analyze(statement, GetUserId(), NULL, CurrentMemoryContext, &queries,
-						&types, &ntypes, &error))
+						&params, &error))
 		cannot_plan(error);
 	if (!PG_ARGISNULL(3))
 	{
@@ -156,17 +155,17 @@ pipeopt_whatif(PG_FUNCTION_ARGS)
 
 		deconstruct_array(PG_GETARG_ARRAYTYPE_P(3), TEXTOID, -1, false, TYPALIGN_INT,
 						  &items, &isnull, &n);
-		if (n != ntypes)
+		if (n != params.n)
 			ereport(ERROR,
 					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
 					 errmsg_plural("the statement has %d parameter, params has %d values",
 									"the statement has %d parameters, params has %d values",
-									ntypes, ntypes, n),
+									params.n, params.n, n),
 					 errhint("Give one value per $n, or no params for a generic plan.")));
 		texts = palloc(sizeof(char *) * Max(n, 1));
 		for (int k = 0; k < n; k++)
 			texts[k] = isnull[k] ? NULL : TextDatumGetCString(items[k]);
-		if ((ws = whatif_bind(types, ntypes, texts, n, GetUserId(), NULL,
+		if ((ws = whatif_bind(&params, texts, n, GetUserId(), NULL,
 							  CurrentMemoryContext, &error)) == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -273,7 +272,7 @@ pipeopt_select_indexes(PG_FUNCTION_ARGS)
 		stmts[i].weight = weights && !wnulls[i] ? DatumGetFloat8(weights[i]) : 1;
 		stmts[i].role = GetUserId();
 		if (!whatif_analyze(stmts[i].text, stmts[i].role, NULL, CurrentMemoryContext,
-							&stmts[i].queries, NULL, NULL, &error))
+							&stmts[i].queries, NULL, &error))
 			ereport(NOTICE,
 					(errmsg("statement %d left out: %s", i + 1, error),
 					 errdetail("It is analyzed and planned as you, with your search_path.")));

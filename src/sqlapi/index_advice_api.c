@@ -150,8 +150,8 @@ bind_samples(WorkloadStatement *st, Jsonb *samples)
 			else
 				bad_samples(st->label);
 		}
-		ws = whatif_bind(st->paramtypes, st->nparams, values, nvalues, st->role,
-						 st->search_path, CurrentMemoryContext, &error);
+		ws = whatif_bind(&st->params, values, nvalues, st->role, st->search_path,
+						 CurrentMemoryContext, &error);
 		if (ws == NULL)
 			select_sample_unusable(st, times, error);
 		else
@@ -178,7 +178,7 @@ samples_count(List *samples)
 static const char *
 basis(WorkloadStatement *st)
 {
-	if (st->nparams == 0)
+	if (st->params.n == 0)
 		return "constants";
 	return st->samples ? "samples" : "generic";
 }
@@ -284,8 +284,8 @@ pipeopt_advise_indexes_internal(PG_FUNCTION_ARGS)
 		}
 		st->search_path = pipeopt_login_search_path(st->role);
 		if (whatif_analyze(st->text, st->role, st->search_path, CurrentMemoryContext,
-						   &st->queries, &st->paramtypes, &st->nparams, &st->error) &&
-			st->nparams > 0 && !snulls[i])
+						   &st->queries, &st->params, &st->error) &&
+			st->params.n > 0 && !snulls[i])
 			bind_samples(st, DatumGetJsonbP(samples[i]));
 	}
 
