@@ -5,6 +5,7 @@
 -- for statements as selective as their samples show.
 SET jit = off;
 SET pipeopt.param_sample_rate = 0;
+SELECT current_user AS su \gset
 CREATE SCHEMA ps16;
 -- 200,000 rows whose created_at is not in the table's physical order
 CREATE TABLE ps16.events (id int NOT NULL, created_at timestamptz NOT NULL,
@@ -17,7 +18,7 @@ VACUUM ANALYZE ps16.events;
 -- loaded before the advisor's window: the load is no write load
 SELECT pg_stat_force_next_flush();
 SELECT pg_stat_reset_single_table_counters('ps16.events'::regclass);
-SELECT baseline FROM pipeopt.capture();
+SELECT baseline FROM pipeopt.capture() \gset
 
 -- The workload (not echoed): 20 reads of the newest rows, sampled; 60,000
 -- older rows inserted; three statements run once, unsampled.
@@ -120,4 +121,24 @@ SELECT * FROM pipeopt.whatif('SELECT id FROM ps16.events WHERE created_at > $1',
 SELECT * FROM pipeopt.whatif('SELECT id FROM ps16.events WHERE amount > sqrt($1)', '{}', '{}', '{-1}');
 SELECT * FROM pipeopt.whatif('SELECT id FROM ps16.events WHERE created_at > $1', '{}', '{}', '{1, 2}');
 
+-- 4. A value is converted as the role that ran the statement, in the
+-- sandbox: the check of a domain (user code) sees that role.
+CREATE ROLE ps16_app LOGIN;
+ALTER ROLE ps16_app SET pipeopt.param_sample_rate = 1;
+GRANT USAGE ON SCHEMA ps16 TO ps16_app;
+GRANT SELECT ON ps16.events TO ps16_app;
+CREATE FUNCTION ps16.checked(timestamptz) RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS
+  $$BEGIN RAISE NOTICE 'checked as %', current_user; RETURN true; END$$;
+CREATE DOMAIN ps16.stamp AS timestamptz CHECK (ps16.checked(VALUE));
+\c - ps16_app
+SELECT count(*) FROM ps16.events WHERE created_at > (SELECT '2025-05-19 21:00+00'::ps16.stamp);
+\c - :su
+SET pipeopt.param_sample_rate = 0;
+SELECT baseline FROM pipeopt.capture();
+SELECT statements_planned > 0 AS planned FROM pipeopt.advise_indexes('10MB');
+SELECT st.query, a.userid::regrole AS planned_as, a.basis, a.samples
+  FROM pipeopt.advisor_statements a JOIN pipeopt.statements st USING (fingerprint)
+ WHERE st.query LIKE '%ps16.stamp%';
+
 DROP SCHEMA ps16 CASCADE;
+DROP ROLE ps16_app;

@@ -131,6 +131,7 @@ bind_samples(WorkloadStatement *st, Jsonb *samples)
 		WhatifSample *ws;
 
 		if (sample == NULL || sample->type != jbvBinary ||
+			!JsonContainerIsObject(sample->val.binary.data) ||
 			!getKeyJsonValueFromContainer(sample->val.binary.data, "params", 6, &params) ||
 			!getKeyJsonValueFromContainer(sample->val.binary.data, "count", 5, &count) ||
 			params.type != jbvBinary || !JsonContainerIsArray(params.val.binary.data) ||
