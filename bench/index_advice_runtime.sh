@@ -7,24 +7,20 @@
 # is, they take about 2 minutes a round) in
 # both databases, alternating which goes first; each round's total and
 # each query's time are kept. Prints medians and the ratio indexed / as is.
+# SAMPLE_RATE (0 unless given) is pipeopt.param_sample_rate while the
+# workload runs: 1 gives every query a parameter sample to be costed on,
+# 0 leaves them all to generic plans.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=bench/lib.sh
 . "$here/lib.sh"
-tpch=${TPCH_DIR:-$here/../../shared/bench/tpch}
-[ -d "$tpch" ] || { echo "index_advice_runtime: no TPC-H data in $tpch" >&2; exit 1; }
 BUDGET=${BUDGET:-40MB}
 ROUNDS=${ROUNDS:-3}
+SAMPLE_RATE=${SAMPLE_RATE:-0}
 
 cluster_start advice "jit = off
 pipeopt.sample_interval = 0"
-as_pg env PGHOST="$PGHOST" PGPORT="$PGPORT" bash "$tpch/load.sh" tpch >/dev/null
-bpsql -d tpch -c 'CREATE EXTENSION pipeopt CASCADE' >/dev/null
-bpsql -d tpch -c 'CREATE SCHEMA bench; CREATE TABLE bench.q (n int, sql text)'
-for f in "$tpch"/queries/q*.sql; do
-  echo "INSERT INTO bench.q VALUES ($(basename "$f" .sql | tr -dc 0-9 | sed 's/^0//'), :'s')" |
-    as_pg psql -X -q -v ON_ERROR_STOP=1 -d tpch -v s="$(sed 's/;[[:space:]]*$//' "$f")"
-done
+tpch_captured "SET pipeopt.param_sample_rate = $SAMPLE_RATE;"
 # Runs a statement to the end, its rows discarded; returns milliseconds.
 bpsql -d tpch <<'SQL'
 CREATE FUNCTION bench.run(sql text) RETURNS double precision LANGUAGE plpgsql AS $$
@@ -34,15 +30,6 @@ BEGIN
   RETURN extract(epoch FROM clock_timestamp() - t0) * 1000;
 END $$;
 SQL
-
-echo "== the workload: the 22 queries once, captured =="
-bpsql -d tpch -c 'SELECT baseline FROM pipeopt.capture()' >/dev/null
-bpsql -d tpch -c 'SELECT pg_stat_statements_reset()' >/dev/null
-bpsql -d tpch >/dev/null <<'SQL'
-SELECT rtrim(sql) FROM bench.q ORDER BY n \gexec
-SQL
-bpsql -d tpch -c 'SELECT pg_stat_force_next_flush()' >/dev/null
-bpsql -d tpch -c 'SELECT baseline FROM pipeopt.capture()' >/dev/null
 
 echo "== pipeopt.advise_indexes('$BUDGET') =="
 as_pg psql -X -q -d tpch -v ON_ERROR_STOP=1 <<SQL

@@ -124,3 +124,32 @@ run_pgbench() {
   echo "$out" | awk '/^tps = / { print $3; found = 1 } END { if (!found) exit 1 }' \
     || { echo "$out" >&2; exit 1; }
 }
+
+# tpch_load: TPC-H at scale 0.1 (TPCH_DIR, primary keys only) in database
+# "tpch" with pipeopt, and its 22 queries in bench.q (n, sql).
+tpch_load() {
+  local tpch=${TPCH_DIR:-$(dirname "${BASH_SOURCE[0]}")/../../shared/bench/tpch} f
+  [ -d "$tpch" ] || { echo "bench: no TPC-H data in $tpch" >&2; exit 1; }
+  as_pg env PGHOST="$PGHOST" PGPORT="$PGPORT" bash "$tpch/load.sh" tpch >/dev/null
+  bpsql -d tpch -c 'CREATE EXTENSION pipeopt CASCADE' >/dev/null
+  bpsql -d tpch -c 'CREATE SCHEMA bench; CREATE TABLE bench.q (n int, sql text)'
+  for f in "$tpch"/queries/q*.sql; do
+    echo "INSERT INTO bench.q VALUES ($(basename "$f" .sql | tr -dc 0-9 | sed 's/^0//'), :'s')" |
+      as_pg psql -X -q -v ON_ERROR_STOP=1 -d tpch -v s="$(sed 's/;[[:space:]]*$//' "$f")"
+  done
+}
+
+# tpch_captured [SQL]: tpch_load, then the 22 queries run once in one
+# session (after SQL, such as a SET) between two captures.
+tpch_captured() {
+  tpch_load
+  echo "== the workload: the 22 queries once, captured =="
+  bpsql -d tpch -c 'SELECT baseline FROM pipeopt.capture()' >/dev/null
+  bpsql -d tpch -c 'SELECT pg_stat_statements_reset()' >/dev/null
+  bpsql -d tpch >/dev/null <<SQL
+${1:-}
+SELECT rtrim(sql) FROM bench.q ORDER BY n \gexec
+SQL
+  bpsql -d tpch -c 'SELECT pg_stat_force_next_flush()' >/dev/null
+  bpsql -d tpch -c 'SELECT baseline FROM pipeopt.capture()' >/dev/null
+}

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run every pipeopt benchmark (see bench/README.md). Called by "make bench"
 # after building and installing; each benchmark starts and removes its own
-# throw-away cluster. Takes about 16 minutes on 2 cores. Prints measurements
+# throw-away cluster. Takes about 20 minutes on 2 cores. Prints measurements
 # only: no threshold makes it fail; a benchmark that breaks does.
 set -euo pipefail
 
@@ -16,7 +16,7 @@ echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 failed=()
 for b in capture_tick lint_throughput pgbench_overhead param_sample_overhead whatif_accuracy \
-  index_advice_runtime index_selection; do
+  index_advice_runtime advise_samples index_selection; do
   echo
   echo "=== $b ==="
   # The reference implementation of Extend is fetched outside this

@@ -13,17 +13,10 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=bench/lib.sh
 . "$here/lib.sh"
-tpch=${TPCH_DIR:-$here/../../shared/bench/tpch}
-[ -d "$tpch" ] || { echo "whatif_accuracy: no TPC-H data in $tpch" >&2; exit 1; }
 
 cluster_start whatif ""
-as_pg env PGHOST="$PGHOST" PGPORT="$PGPORT" bash "$tpch/load.sh" tpch >/dev/null
-bpsql -d tpch -c 'CREATE EXTENSION pipeopt CASCADE' -c 'CREATE EXTENSION hypopg' >/dev/null 2>&1
-bpsql -d tpch -c 'CREATE SCHEMA bench; CREATE TABLE bench.q (n int, sql text)'
-for f in "$tpch"/queries/q*.sql; do
-  echo "INSERT INTO bench.q VALUES ($(basename "$f" .sql | tr -dc 0-9 | sed 's/^0//'), :'s')" |
-    as_pg psql -X -q -v ON_ERROR_STOP=1 -d tpch -v s="$(cat "$f")"
-done
+tpch_load
+bpsql -d tpch -c 'CREATE EXTENSION hypopg' >/dev/null 2>&1
 
 echo "== 1. index sizes: estimate / built, B-tree (and hash, BRIN) candidates on TPC-H =="
 as_pg psql -X -q -v ON_ERROR_STOP=1 -d tpch <<'SQL'

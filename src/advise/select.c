@@ -181,7 +181,7 @@ select_indexes(WorkloadStatement *stmts, int nstmts, SelectionParams *params,
 		if (stmts[s].queries == NIL)
 			continue;
 		select_collect(&sel, s);
-		stmts[s].base_cost = stmts[s].cost = select_statement_cost(&sel, s, NIL);
+		stmts[s].base_cost = stmts[s].cost = select_statement_base(&sel, s);
 		if (stmts[s].base_cost < 0)
 		{
 			stmts[s].queries = NIL; /* cannot be planned: left out */

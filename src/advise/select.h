@@ -28,6 +28,11 @@ typedef struct WorkloadStatement
 	Oid			role;			/* plan as this role */
 	const char *search_path;	/* NULL: the caller's */
 	List	   *queries;		/* analyzed (whatif_analyze), NIL: did not */
+	WhatifParams params;		/* its $n */
+	List	   *samples;		/* WhatifSample *: its cost is the mean of
+								 * their custom plans; NIL: a generic plan */
+	int			samples_unusable;	/* left out: did not convert or plan */
+	char	   *sample_error;	/* why the first of those was left out */
 	char	   *error;			/* why it was left out */
 	double		base_cost;		/* as things are; -1 not planned */
 	double		cost;			/* under the indexes chosen so far */
@@ -85,6 +90,9 @@ typedef struct SelectionResult
 	int			planner_calls;
 	int			statements_planned;
 } SelectionResult;
+
+/* Note that count samples of st are unusable, and why (the first reason). */
+extern void select_sample_unusable(WorkloadStatement *st, int count, const char *error);
 
 extern void select_indexes(WorkloadStatement *stmts, int nstmts, SelectionParams *params,
 						   SelectionResult *out);

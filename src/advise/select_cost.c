@@ -3,8 +3,9 @@
  * select_cost.c
  *	  What index selection asks the what-if planner and the size model,
  *	  each answer computed once per content: the cost of a statement under
- *	  the indexes of a configuration on its relations, an index's size, and
- *	  the cost of keeping an index up to date under its table's writes.
+ *	  the indexes of a configuration on its relations (and its parameter
+ *	  samples), an index's size, and the cost of keeping an index up to
+ *	  date under its table's writes.
  *
  * Maintenance, in planner cost units per unit of time: every row inserted,
  * every non-HOT update, and every HOT update that sets one of the index's
@@ -109,10 +110,10 @@ statement_config(Selection *sel, int s, List *config)
 }
 
 /*
- * Plan statement s under mine into e: its cost (-1 when it does not plan,
- * the error noted) and the positions in mine of the indexes it scans.
- * Counts every planner call (a statement rewritten into several queries
- * plans each).
+ * Plan statement s under mine into e (once per sample): its cost (-1 when
+ * it does not plan, the error noted) and the positions in mine of the
+ * indexes it scans. Counts every planner call (a statement rewritten into
+ * several queries plans each, on each sample).
  */
 static void
 plan(Selection *sel, int s, List *mine, CacheEntry *e)
@@ -123,9 +124,9 @@ plan(Selection *sel, int s, List *mine, CacheEntry *e)
 	char	   *error;
 	ListCell   *lc;
 
-	sel->planner_calls += list_length(st->queries);
+	sel->planner_calls += list_length(st->queries) * Max(list_length(st->samples), 1);
 	e->value = -1;
-	if (!whatif_cost(st->queries, st->role, st->search_path, &wc, &out, &error))
+	if (!whatif_cost(st->queries, st->samples, st->role, st->search_path, &wc, &out, &error))
 	{
 		if (st->error == NULL)
 			st->error = error;
@@ -140,6 +141,47 @@ plan(Selection *sel, int s, List *mine, CacheEntry *e)
 			e->used = bms_add_member(e->used, foreach_current_index(lc));
 			MemoryContextSwitchTo(old);
 		}
+}
+
+void
+select_sample_unusable(WorkloadStatement *st, int count, const char *error)
+{
+	st->samples_unusable += count;
+	if (st->sample_error == NULL)
+		st->sample_error = pstrdup(error);
+}
+
+/*
+ * The cost of statement s as things are. A sample whose values make
+ * planning fail (constant folding of 1 / $1 with 0) is left out, noted;
+ * with none left the statement is planned generically. Its samples are
+ * part of its cache keys, so the costs of what is left are planned anew.
+ */
+double
+select_statement_base(Selection *sel, int s)
+{
+	WorkloadStatement *st = &sel->stmts[s];
+	WhatifConfig none = {NIL, NIL};
+	double		cost = select_statement_cost(sel, s, NIL);
+	ListCell   *lc;
+
+	if (cost >= 0 || st->samples == NIL)
+		return cost;
+	foreach(lc, st->samples)
+	{
+		WhatifSample *ws = lfirst(lc);
+		WhatifCost	out;
+		char	   *error;
+
+		sel->planner_calls += list_length(st->queries);
+		if (whatif_cost(st->queries, list_make1(ws), st->role, st->search_path,
+						&none, &out, &error))
+			continue;
+		select_sample_unusable(st, ws->count, error);
+		st->samples = foreach_delete_current(st->samples, lc);
+	}
+	st->error = NULL;
+	return select_statement_cost(sel, s, NIL);
 }
 
 /*
@@ -158,6 +200,9 @@ statement_entry(Selection *sel, int s, List *config, List **mine)
 	*mine = statement_config(sel, s, config);
 	initStringInfo(&key);
 	appendStringInfo(&key, "%d", s);
+	/* the same statement costed on other samples is another question */
+	foreach(lc, sel->stmts[s].samples)
+		appendStringInfo(&key, "/" UINT64_FORMAT, ((WhatifSample *) lfirst(lc))->hash);
 	foreach(lc, *mine)
 		append_index(&key, lfirst(lc));
 	e = cache_slot(sel, &key, &found);

@@ -139,6 +139,7 @@ extern void select_step(Selection *sel, List *chosen, List **all, double left,
 /* select_cost.c */
 extern void select_cache_init(Selection *sel);
 extern int	select_compare_index(const HypoIndex *x, const HypoIndex *y);
+extern double select_statement_base(Selection *sel, int s);
 extern double select_statement_cost(Selection *sel, int s, List *config);
 extern List *select_statement_uses(Selection *sel, int s, List *config);
 extern double select_index_bytes(Selection *sel, HypoIndex *h);

@@ -18,6 +18,7 @@
 #define PIPEOPT_WHATIF_H
 
 #include "postgres.h"
+#include "nodes/params.h"
 #include "nodes/parsenodes.h"
 #include "nodes/pg_list.h"
 #include "storage/block.h"
@@ -76,17 +77,52 @@ extern void hypo_index_uninstall(void);
 extern void hypo_estimate_size(HypoIndex *h, double heap_tuples, HypoSize *out);
 
 /*
+ * The $n of an analyzed statement, as its sampled values are read: the
+ * type parse analysis gave each (InvalidOid: a $k the text does not use),
+ * and the typmod its input function must be given. That is -1 but for an
+ * interval under a field cast (interval $1 day): as for a literal, the
+ * typmod says what a bare number means ('90' days, not seconds).
+ */
+typedef struct WhatifParams
+{
+	int			n;				/* $1..$n */
+	Oid		   *types;
+	int32	   *typmods;
+} WhatifParams;
+
+/*
+ * One sample of a statement's parameter values, ready to plan with: a
+ * custom plan, as the plan cache makes one (each $n a PARAM_FLAG_CONST
+ * value of its inferred type, which the planner folds into a constant).
+ */
+typedef struct WhatifSample
+{
+	ParamListInfo params;
+	int			count;			/* how many samples had these values */
+	uint64		hash;			/* of the values' text, for cache keys */
+} WhatifSample;
+
+/*
  * whatif_plan.c. A statement is analyzed once (parse analysis and the
  * rewriter, as role with search_path, in the sandbox; its Query trees kept
- * in keep) and then costed under any number of configurations, each
- * planning in its own sandbox with the statement's relations locked again.
- * Both return false with *error when the statement does not analyze or
- * plan there (a dropped table, no privilege: the role must be allowed to
- * run it).
+ * in keep, and its $n in *params unless NULL) and then costed under any
+ * number of configurations, each planning in its own sandbox with the
+ * statement's relations locked again: generically (samples NIL), or as
+ * the mean of the custom plans of samples (WhatifSample *, weighted by
+ * their counts). whatif_bind reads one sample's values (text, NULL for
+ * SQL NULL) with the input functions of their types, in the sandbox as
+ * role (an input function of a user type is user code). All return false
+ * (NULL) with *error when the statement does not analyze or plan there (a
+ * dropped table, no privilege: the role must be allowed to run it), or a
+ * sample's values do not convert.
  */
 extern bool whatif_analyze(const char *text, Oid role, const char *search_path,
-						   MemoryContext keep, List **queries, char **error);
-extern bool whatif_cost(List *queries, Oid role, const char *search_path,
+						   MemoryContext keep, List **queries, WhatifParams *params,
+						   char **error);
+extern WhatifSample *whatif_bind(const WhatifParams *params, char **values, int nvalues,
+								 Oid role, const char *search_path, MemoryContext keep,
+								 char **error);
+extern bool whatif_cost(List *queries, List *samples, Oid role, const char *search_path,
 						WhatifConfig *config, WhatifCost *out, char **error);
 
 #endif							/* PIPEOPT_WHATIF_H */

@@ -6,13 +6,17 @@
  *	  without planner hooks, with the configuration installed.
  *
  * Call it inside the sandbox (parse/sandbox.h): planning folds constants,
- * which runs IMMUTABLE functions, so it must run as the statement's role.
+ * which runs IMMUTABLE functions, so it must run as the statement's role;
+ * so does the conversion of sampled parameter values (a user type's input
+ * function is user code).
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "advise/whatif.h"
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
 #include "executor/executor.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/plannodes.h"
@@ -21,6 +25,7 @@
 #include "parse/sandbox.h"
 #include "rewrite/rewriteHandler.h"
 #include "storage/lmgr.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
 /* The hypothetical indexes of config that plan scans, added to *used. */
@@ -81,8 +86,9 @@ collect_used(Plan *plan, WhatifConfig *config, List **used)
 	collect_used(plan->righttree, config, used);
 }
 
+/* A generic plan (bound NULL), or a custom one for the values of bound. */
 static void
-plan_one(Query *query, WhatifConfig *config, WhatifCost *out)
+plan_one(Query *query, WhatifConfig *config, ParamListInfo bound, WhatifCost *out)
 {
 	PlannedStmt *plan;
 	ListCell   *lc;
@@ -90,7 +96,7 @@ plan_one(Query *query, WhatifConfig *config, WhatifCost *out)
 	hypo_index_install(config);
 	PG_TRY();
 	{
-		plan = standard_planner(copyObject(query), NULL, CURSOR_OPT_PARALLEL_OK, NULL);
+		plan = standard_planner(copyObject(query), NULL, CURSOR_OPT_PARALLEL_OK, bound);
 	}
 	PG_FINALLY();
 	{
@@ -110,7 +116,32 @@ typedef struct AnalyzeArgs
 	const char *text;
 	MemoryContext keep;
 	List	   *queries;
+	WhatifParams params;
 } AnalyzeArgs;
+
+/*
+ * Note in typmods the field cast of each $n that is an interval cast so
+ * (interval $1 day): coerce_type gives a literal interval its typmod.
+ */
+static bool
+interval_typmods(Node *node, WhatifParams *params)
+{
+	int32		typmod;
+
+	if (node == NULL)
+		return false;
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, interval_typmods, params, 0);
+	if (IsA(node, FuncExpr) && ((FuncExpr *) node)->funcresulttype == INTERVALOID &&
+		exprIsLengthCoercion(node, &typmod) && IsA(linitial(((FuncExpr *) node)->args), Param))
+	{
+		Param	   *p = linitial(((FuncExpr *) node)->args);
+
+		if (p->paramkind == PARAM_EXTERN && p->paramid >= 1 && p->paramid <= params->n)
+			params->typmods[p->paramid - 1] = typmod;
+	}
+	return expression_tree_walker(node, interval_typmods, params);
+}
 
 static void
 analyze_in_sandbox(void *arg)
@@ -121,6 +152,8 @@ analyze_in_sandbox(void *arg)
 	List	   *rewritten;
 	ListCell   *lc;
 	RawStmt    *stmt;
+	Oid		   *types;
+	int			ntypes;
 
 	if (raw == NIL)
 		ereport(ERROR,
@@ -135,7 +168,7 @@ analyze_in_sandbox(void *arg)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("what-if planning takes SELECT, INSERT, UPDATE or DELETE statements")));
-	rewritten = QueryRewrite(pipeopt_analyze_raw(stmt, a->text));
+	rewritten = QueryRewrite(pipeopt_analyze_raw(stmt, a->text, &types, &ntypes));
 	foreach(lc, rewritten)
 	{
 		Query	   *q = lfirst(lc);
@@ -150,20 +183,96 @@ analyze_in_sandbox(void *arg)
 		MemoryContext old = MemoryContextSwitchTo(a->keep);
 
 		a->queries = copyObject(a->queries);
+		a->params.n = ntypes;
+		a->params.types = palloc(sizeof(Oid) * Max(ntypes, 1));
+		a->params.typmods = palloc(sizeof(int32) * Max(ntypes, 1));
+		for (int i = 0; i < ntypes; i++)
+		{
+			a->params.types[i] = types[i];
+			a->params.typmods[i] = -1;
+		}
 		MemoryContextSwitchTo(old);
 	}
+	(void) interval_typmods((Node *) a->queries, &a->params);
 }
 
 bool
 whatif_analyze(const char *text, Oid role, const char *search_path,
-			   MemoryContext keep, List **queries, char **error)
+			   MemoryContext keep, List **queries, WhatifParams *params, char **error)
 {
-	AnalyzeArgs a = {text, keep, NIL};
+	AnalyzeArgs a = {text, keep, NIL, {0, NULL, NULL}};
 
 	if (!pipeopt_sandbox_run(role, search_path, analyze_in_sandbox, &a, error))
 		return false;
 	*queries = a.queries;
+	if (params)
+		*params = a.params;
 	return true;
+}
+
+typedef struct BindArgs
+{
+	const WhatifParams *types;
+	char	  **values;
+	MemoryContext keep;
+	ParamListInfo params;
+} BindArgs;
+
+static void
+bind_in_sandbox(void *arg)
+{
+	BindArgs   *a = arg;
+	ParamListInfo params = makeParamList(a->types->n);
+	MemoryContext old;
+
+	for (int i = 0; i < a->types->n; i++)
+	{
+		ParamExternData *p = &params->params[i];
+
+		p->ptype = a->types->types[i];
+		p->pflags = PARAM_FLAG_CONST;
+		/* a $k the text does not use has no type, and needs no value */
+		p->isnull = a->values[i] == NULL || !OidIsValid(p->ptype);
+		p->value = (Datum) 0;
+		if (!p->isnull)
+		{
+			Oid			func,
+						ioparam;
+
+			getTypeInputInfo(p->ptype, &func, &ioparam);
+			p->value = OidInputFunctionCall(func, a->values[i], ioparam,
+											a->types->typmods[i]);
+		}
+	}
+	old = MemoryContextSwitchTo(a->keep);
+	a->params = copyParamList(params);
+	MemoryContextSwitchTo(old);
+}
+
+WhatifSample *
+whatif_bind(const WhatifParams *params, char **values, int nvalues,
+			Oid role, const char *search_path, MemoryContext keep, char **error)
+{
+	BindArgs	a = {params, values, keep, NULL};
+	WhatifSample *ws;
+	uint64		hash = 0;
+
+	if (nvalues < params->n)
+	{
+		*error = psprintf("the sample has %d values for %d parameters", nvalues, params->n);
+		return NULL;
+	}
+	if (!pipeopt_sandbox_run(role, search_path, bind_in_sandbox, &a, error))
+		return NULL;
+	for (int i = 0; i < params->n; i++)
+		hash = hash_combine64(hash, values[i] == NULL ? PG_UINT64_MAX :
+							  hash_bytes_extended((const unsigned char *) values[i],
+												  strlen(values[i]), 0));
+	ws = MemoryContextAllocZero(keep, sizeof(WhatifSample));
+	ws->params = a.params;
+	ws->count = 1;
+	ws->hash = hash;
+	return ws;
 }
 
 /* Lock every relation a query level names, as plancache.c does for a cached plan. */
@@ -191,6 +300,7 @@ lock_relations(Node *node, void *context)
 typedef struct CostArgs
 {
 	List	   *queries;
+	List	   *samples;
 	WhatifConfig *config;
 	WhatifCost *out;
 	MemoryContext keep;
@@ -202,17 +312,26 @@ cost_in_sandbox(void *arg)
 	CostArgs   *a = arg;
 	ListCell   *lc;
 	List	   *used = NIL;
+	double		total = 0;
 
+	foreach(lc, a->samples)
+		total += ((WhatifSample *) lfirst(lc))->count;
 	a->out->startup_cost = a->out->total_cost = 0;
 	foreach(lc, a->queries)
 	{
-		WhatifCost one;
-
 		(void) lock_relations(lfirst(lc), NULL);
-		plan_one(lfirst(lc), a->config, &one);
-		a->out->startup_cost += one.startup_cost;
-		a->out->total_cost += one.total_cost;
-		used = list_concat_unique_ptr(used, one.used);
+		/* a generic plan, or the mean of the samples' custom plans */
+		for (int i = 0; i < Max(list_length(a->samples), 1); i++)
+		{
+			WhatifSample *ws = a->samples ? list_nth(a->samples, i) : NULL;
+			double		share = ws ? ws->count / Max(total, 1) : 1;
+			WhatifCost	one;
+
+			plan_one(lfirst(lc), a->config, ws ? ws->params : NULL, &one);
+			a->out->startup_cost += share * one.startup_cost;
+			a->out->total_cost += share * one.total_cost;
+			used = list_concat_unique_ptr(used, one.used);
+		}
 	}
 	{
 		MemoryContext old = MemoryContextSwitchTo(a->keep);
@@ -223,10 +342,10 @@ cost_in_sandbox(void *arg)
 }
 
 bool
-whatif_cost(List *queries, Oid role, const char *search_path,
+whatif_cost(List *queries, List *samples, Oid role, const char *search_path,
 			WhatifConfig *config, WhatifCost *out, char **error)
 {
-	CostArgs	a = {queries, config, out, CurrentMemoryContext};
+	CostArgs	a = {queries, samples, config, out, CurrentMemoryContext};
 
 	return pipeopt_sandbox_run(role, search_path, cost_in_sandbox, &a, error);
 }

@@ -188,7 +188,7 @@ analyze_statement(CatContext *cx, LintRun *run)
 
 	/* parse analysis scribbles on the raw tree: keep a copy to find names in */
 	cx->raw = copyObject(run->current_stmt->stmt);
-	query = pipeopt_analyze_raw(run->current_stmt, run->text + run->offset);
+	query = pipeopt_analyze_raw(run->current_stmt, run->text + run->offset, NULL, NULL);
 	if (query->commandType == CMD_UTILITY)
 		return;
 	walk_levels((Node *) query, cx);

@@ -108,20 +108,24 @@ pipeopt_sandbox_dml(Node *raw)
  * error), and parse analysis then works on the copy.
  */
 Query *
-pipeopt_analyze_raw(RawStmt *raw, const char *text)
+pipeopt_analyze_raw(RawStmt *raw, const char *text, Oid **types, int *ntypes)
 {
 	RawStmt    *copy = copyObject(raw);
 	ParseState *pstate;
-	Oid		   *types = NULL;
-	int			ntypes = 0;
+	Oid		   *ptypes = NULL;
+	int			nptypes = 0;
 	Query	   *query;
 
 	pstate = make_parsestate(NULL);
 	pstate->p_sourcetext = text;
-	setup_parse_variable_parameters(pstate, &types, &ntypes);
+	setup_parse_variable_parameters(pstate, &ptypes, &nptypes);
 	query = transformTopLevelStmt(pstate, copy);
 	check_variable_parameters(pstate, query);
 	free_parsestate(pstate);
+	if (types)
+		*types = ptypes;
+	if (ntypes)
+		*ntypes = nptypes;
 	return query;
 }
 

@@ -40,9 +40,10 @@ extern bool pipeopt_sandbox_dml(Node *raw);
 
 /*
  * Parse analysis of a raw statement (libpg_query's or the server's: it is
- * copied first), $n types inferred. text is what locations count from.
- * Call it inside the sandbox.
+ * copied first), $n types inferred (returned in *types, *ntypes unless
+ * NULL; InvalidOid for a $k the text does not use). text is what
+ * locations count from. Call it inside the sandbox.
  */
-extern Query *pipeopt_analyze_raw(RawStmt *raw, const char *text);
+extern Query *pipeopt_analyze_raw(RawStmt *raw, const char *text, Oid **types, int *ntypes);
 
 #endif							/* PIPEOPT_SANDBOX_H */

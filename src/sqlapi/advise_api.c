@@ -95,13 +95,23 @@ oids(ArrayType *a)
 	return out;
 }
 
+static pg_attribute_noreturn() void
+cannot_plan(const char *error)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("cannot plan the statement: %s", error),
+			 errdetail("The statement is analyzed and planned as you, with your search_path.")));
+}
+
 /*
- * whatif(statement, indexes, hide) -> (cost_before, cost_after,
+ * whatif(statement, indexes, hide, params) -> (cost_before, cost_after,
  *		startup_before, startup_after, indexes_used): the planner's estimate
  *		of statement as it is and with the hypothetical indexes (CREATE
  *		INDEX texts) added and the real indexes of hide removed. The
  *		statement is analyzed and planned as the caller, who must be
- *		allowed to run it; it may be normalized ($n). Nothing is executed.
+ *		allowed to run it; it may be normalized ($n), planned generically,
+ *		or with the values of params (a custom plan). Nothing is executed.
  */
 Datum
 pipeopt_whatif(PG_FUNCTION_ARGS)
@@ -112,6 +122,8 @@ pipeopt_whatif(PG_FUNCTION_ARGS)
 	WhatifCost	before,
 				after;
 	List	   *queries;
+	List	   *samples = NIL;
+	WhatifParams params;
 	char	   *error;
 	TupleDesc	desc;
 	Datum		values[5];
@@ -130,13 +142,40 @@ pipeopt_whatif(PG_FUNCTION_ARGS)
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 
-	if (!whatif_analyze(statement, GetUserId(), NULL, CurrentMemoryContext, &queries, &error) ||
-		!whatif_cost(queries, GetUserId(), NULL, &none, &before, &error) ||
-		!whatif_cost(queries, GetUserId(), NULL, &config, &after, &error))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("cannot plan the statement: %s", error),
-				 errdetail("The statement is analyzed and planned as you, with your search_path.")));
+	if (!whatif_analyze(statement, GetUserId(), NULL, CurrentMemoryContext, &queries,
+						&params, &error))
+		cannot_plan(error);
+	if (!PG_ARGISNULL(3))
+	{
+		Datum	   *items;
+		bool	   *isnull;
+		int			n;
+		char	  **texts;
+		WhatifSample *ws;
+
+		deconstruct_array(PG_GETARG_ARRAYTYPE_P(3), TEXTOID, -1, false, TYPALIGN_INT,
+						  &items, &isnull, &n);
+		if (n != params.n)
+			ereport(ERROR,
+					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+					 errmsg_plural("the statement has %d parameter, params has %d values",
+									"the statement has %d parameters, params has %d values",
+									params.n, params.n, n),
+					 errhint("Give one value per $n, or no params for a generic plan.")));
+		texts = palloc(sizeof(char *) * Max(n, 1));
+		for (int k = 0; k < n; k++)
+			texts[k] = isnull[k] ? NULL : TextDatumGetCString(items[k]);
+		if ((ws = whatif_bind(&params, texts, n, GetUserId(), NULL,
+							  CurrentMemoryContext, &error)) == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("cannot plan the statement with these parameter values: %s", error),
+					 errdetail("params holds the text of $1, $2, ... in order, NULL for SQL NULL; each is converted to the type the statement gives it.")));
+		samples = list_make1(ws);
+	}
+	if (!whatif_cost(queries, samples, GetUserId(), NULL, &none, &before, &error) ||
+		!whatif_cost(queries, samples, GetUserId(), NULL, &config, &after, &error))
+		cannot_plan(error);
 
 	values[0] = Float8GetDatum(before.total_cost);
 	values[1] = Float8GetDatum(after.total_cost);
@@ -233,7 +272,7 @@ pipeopt_select_indexes(PG_FUNCTION_ARGS)
 		stmts[i].weight = weights && !wnulls[i] ? DatumGetFloat8(weights[i]) : 1;
 		stmts[i].role = GetUserId();
 		if (!whatif_analyze(stmts[i].text, stmts[i].role, NULL, CurrentMemoryContext,
-							&stmts[i].queries, &error))
+							&stmts[i].queries, NULL, &error))
 			ereport(NOTICE,
 					(errmsg("statement %d left out: %s", i + 1, error),
 					 errdetail("It is analyzed and planned as you, with your search_path.")));

@@ -26,6 +26,7 @@
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/numeric.h"
 
 PG_FUNCTION_INFO_V1(pipeopt_advise_indexes_internal);
 
@@ -96,14 +97,105 @@ json_index(StringInfo buf, HypoIndex *h, double bytes, double saving, double mai
 	json_number(buf, "maintenance", maintenance);
 }
 
+static pg_attribute_noreturn() void
+bad_samples(const char *label)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("the parameter samples of statement %s are malformed", label),
+			 errdetail("Each statement's samples must be a JSON array of objects {\"params\": [text or null, ...], \"count\": n}.")));
+}
+
+/*
+ * The samples of st (see below) bound to the types of its $n, as its role
+ * with its search_path; one whose values do not convert is left out,
+ * noted.
+ */
+static void
+bind_samples(WorkloadStatement *st, Jsonb *samples)
+{
+	int			n;
+
+	if (!JB_ROOT_IS_ARRAY(samples) || JB_ROOT_IS_SCALAR(samples))
+		bad_samples(st->label);
+	n = JB_ROOT_COUNT(samples);
+	for (int i = 0; i < n; i++)
+	{
+		JsonbValue *sample = getIthJsonbValueFromContainer(&samples->root, i);
+		JsonbValue	params,
+					count;
+		int			nvalues,
+					times;
+		char	  **values;
+		char	   *error;
+		WhatifSample *ws;
+
+		if (sample == NULL || sample->type != jbvBinary ||
+			!JsonContainerIsObject(sample->val.binary.data) ||
+			!getKeyJsonValueFromContainer(sample->val.binary.data, "params", 6, &params) ||
+			!getKeyJsonValueFromContainer(sample->val.binary.data, "count", 5, &count) ||
+			params.type != jbvBinary || !JsonContainerIsArray(params.val.binary.data) ||
+			count.type != jbvNumeric)
+			bad_samples(st->label);
+		times = DatumGetInt32(DirectFunctionCall1(numeric_int4, NumericGetDatum(count.val.numeric)));
+		nvalues = JsonContainerSize(params.val.binary.data);
+		values = palloc(sizeof(char *) * Max(nvalues, 1));
+		for (int k = 0; k < nvalues; k++)
+		{
+			JsonbValue *v = getIthJsonbValueFromContainer(params.val.binary.data, k);
+
+			if (v->type == jbvNull)
+				values[k] = NULL;
+			else if (v->type == jbvString)
+				values[k] = pnstrdup(v->val.string.val, v->val.string.len);
+			else
+				bad_samples(st->label);
+		}
+		ws = whatif_bind(&st->params, values, nvalues, st->role, st->search_path,
+						 CurrentMemoryContext, &error);
+		if (ws == NULL)
+			select_sample_unusable(st, times, error);
+		else
+		{
+			ws->count = Max(times, 1);
+			st->samples = lappend(st->samples, ws);
+		}
+	}
+}
+
+/* How many samples a list of WhatifSamples stands for. */
+static int
+samples_count(List *samples)
+{
+	ListCell   *lc;
+	int			total = 0;
+
+	foreach(lc, samples)
+		total += ((WhatifSample *) lfirst(lc))->count;
+	return total;
+}
+
+/* How a planned statement's costs were estimated. */
+static const char *
+basis(WorkloadStatement *st)
+{
+	if (st->params.n == 0)
+		return "constants";
+	return st->samples ? "samples" : "generic";
+}
+
 /*
  * _advise_indexes(labels, texts, roles, calls, rows, budget, max_columns,
- *		tables, inserts, updates, hot_updates, indexes) -> jsonb
+ *		tables, inserts, updates, hot_updates, indexes, samples) -> jsonb
  *
- * One element per statement in the first five arrays (rates per hour), one
- * per table in the last five. A statement of a role the caller has no
- * privileges of is left out, with the reason: planning as a role is acting
- * as it.
+ * One element per statement in the first five arrays (rates per hour) and
+ * in samples, one per table in the other five. A statement's samples, NULL
+ * or a jsonb array of {"params": [text or null, ...], "count": n}, are
+ * values of its $1, $2, ... (count: how many samples had them); with
+ * some that convert to the types of its $n, its cost is the mean of their
+ * custom plans, else it is planned generically. A statement of a role
+ * the caller has no privileges of is left out, with the reason: planning
+ * as a role is acting as it.
  */
 Datum
 pipeopt_advise_indexes_internal(PG_FUNCTION_ARGS)
@@ -117,7 +209,8 @@ pipeopt_advise_indexes_internal(PG_FUNCTION_ARGS)
 			   *n2,
 			   *n3,
 			   *n4,
-			   *n5;
+			   *n5,
+			   *snulls;
 	Datum	   *labels,
 			   *texts,
 			   *roles,
@@ -127,7 +220,8 @@ pipeopt_advise_indexes_internal(PG_FUNCTION_ARGS)
 			   *ins,
 			   *upd,
 			   *hot,
-			   *idx;
+			   *idx,
+			   *samples;
 	int			n = -1,
 				ntables = -1;
 	WorkloadStatement *stmts;
@@ -155,6 +249,7 @@ pipeopt_advise_indexes_internal(PG_FUNCTION_ARGS)
 	upd = array_arg(fcinfo, 9, FLOAT8OID, &ntables, &n3);
 	hot = array_arg(fcinfo, 10, FLOAT8OID, &ntables, &n4);
 	idx = array_arg(fcinfo, 11, INT4OID, &ntables, &n5);
+	samples = array_arg(fcinfo, 12, JSONBOID, &n, &snulls);
 
 	params.writes = palloc0(sizeof(TableWrites) * Max(ntables, 1));
 	params.nwrites = ntables;
@@ -190,8 +285,10 @@ pipeopt_advise_indexes_internal(PG_FUNCTION_ARGS)
 			continue;
 		}
 		st->search_path = pipeopt_login_search_path(st->role);
-		(void) whatif_analyze(st->text, st->role, st->search_path, CurrentMemoryContext,
-							  &st->queries, &st->error);
+		if (whatif_analyze(st->text, st->role, st->search_path, CurrentMemoryContext,
+						   &st->queries, &st->params, &st->error) &&
+			st->params.n > 0 && !snulls[i])
+			bind_samples(st, DatumGetJsonbP(samples[i]));
 	}
 
 	select_indexes(stmts, n, &params, &result);
@@ -213,6 +310,12 @@ pipeopt_advise_indexes_internal(PG_FUNCTION_ARGS)
 		json_number(&buf, "cost_after", stmts[i].queries ? stmts[i].cost : -1);
 		appendStringInfoChar(&buf, ',');
 		json_text(&buf, "error", stmts[i].queries ? NULL : stmts[i].error);
+		appendStringInfoChar(&buf, ',');
+		json_text(&buf, "basis", stmts[i].queries ? basis(&stmts[i]) : NULL);
+		appendStringInfo(&buf, ",\"samples\":%d,\"samples_unusable\":%d,",
+						 stmts[i].queries ? samples_count(stmts[i].samples) : 0,
+						 stmts[i].samples_unusable);
+		json_text(&buf, "sample_error", stmts[i].sample_error);
 		appendStringInfoChar(&buf, '}');
 	}
 	appendStringInfoString(&buf, "],\"chosen\":[");

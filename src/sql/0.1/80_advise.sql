@@ -13,14 +13,15 @@ COMMENT ON FUNCTION @extschema@.hypothetical_index(text) IS
 
 CREATE FUNCTION @extschema@.whatif(
   statement text, indexes text[] DEFAULT '{}', hide regclass[] DEFAULT '{}',
+  params text[] DEFAULT NULL,
   OUT cost_before double precision, OUT cost_after double precision,
   OUT startup_before double precision, OUT startup_after double precision,
   OUT indexes_used text[])
 RETURNS record
 AS 'MODULE_PATHNAME', 'pipeopt_whatif'
 LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION @extschema@.whatif(text, text[], regclass[]) IS
-  'The planner''s cost of a statement as it is, and with hypothetical indexes (CREATE INDEX texts) added and real ones hidden; planned as the caller, never executed';
+COMMENT ON FUNCTION @extschema@.whatif(text, text[], regclass[], text[]) IS
+  'The planner''s cost of a statement as it is, and with hypothetical indexes (CREATE INDEX texts) added and real ones hidden; planned as the caller, generically or with the values of params for $1, $2, ..., never executed';
 
 CREATE FUNCTION @extschema@.select_indexes(
   statements text[], budget text DEFAULT '40MB', weights double precision[] DEFAULT NULL,

@@ -94,6 +94,10 @@ CREATE TABLE @extschema@.advisor_runs (
 
 -- The last index advisor run: each statement it looked at (and why one
 -- was left out), and each candidate it considered and did not recommend.
+-- basis: how its costs were estimated: 'constants' (no $n), 'samples'
+-- (the mean of custom plans over that many parameter samples), 'generic'
+-- (no usable sample); samples_unusable of its samples did not convert to
+-- the types of its $n or did not plan (sample_error says why the first).
 CREATE TABLE @extschema@.advisor_statements (
   run_id       bigint NOT NULL,
   fingerprint  text NOT NULL,
@@ -102,7 +106,11 @@ CREATE TABLE @extschema@.advisor_statements (
   mean_ms      double precision NOT NULL,
   cost_before  double precision,
   cost_after   double precision,
-  error        text
+  error        text,
+  basis        text CHECK (basis IN ('constants', 'generic', 'samples')),
+  samples      integer NOT NULL DEFAULT 0,
+  samples_unusable integer NOT NULL DEFAULT 0,
+  sample_error text
 );
 CREATE TABLE @extschema@.index_candidates (
   run_id           bigint NOT NULL,
@@ -196,9 +204,33 @@ AS $f$
   ORDER BY d.indexrelid, d.confidence DESC
 $f$;
 
+-- The parameter samples a statement is costed on, for _advise_indexes: the
+-- newest pipeopt.param_samples_per_statement of the role it is planned as
+-- (their values go through input functions as that role, and are that
+-- role's data), numbered from $1 and covering every $n of its text; equal
+-- values once, with their count. NULL: none (or the text has no $n).
+CREATE FUNCTION @extschema@._plan_samples(fingerprint text, userid oid, query text)
+RETURNS jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $f$
+  SELECT jsonb_agg(jsonb_build_object('params', to_jsonb(d.params), 'count', d.n) ORDER BY d.params)
+    FROM (SELECT q.params, count(*) AS n
+            FROM (SELECT p.params
+                    FROM @extschema@.param_samples p
+                   WHERE p.fingerprint = _plan_samples.fingerprint AND p.userid = _plan_samples.userid
+                     AND p.first_param = 1
+                     AND cardinality(p.params) >= (SELECT max(x::integer)
+                                                     FROM unnest(@extschema@._param_symbols(query)) x)
+                   ORDER BY p.sampled_at DESC
+                   LIMIT current_setting('pipeopt.param_samples_per_statement')::integer) q
+           GROUP BY q.params) d
+$f$;
+
 -- Run the index advisor over the captured workload: the statements that
 -- took the most time in the retained history (up to max_statements), each
--- planned as the role that ran it most, weighted by its calls per hour;
+-- planned as the role that ran it most (on its parameter samples, if it
+-- has usable ones), weighted by its calls per hour;
 -- each table's writes per hour from its statistics. Records the run, its
 -- statements and rejected candidates, and moves the recommendations
 -- (see the status notes above).
@@ -275,7 +307,9 @@ BEGIN
            coalesce((SELECT array_agg(w.ins ORDER BY w.relid) FROM writes w), '{}'),
            coalesce((SELECT array_agg(w.upd ORDER BY w.relid) FROM writes w), '{}'),
            coalesce((SELECT array_agg(w.hot ORDER BY w.relid) FROM writes w), '{}'),
-           coalesce((SELECT array_agg(w.indexes ORDER BY w.relid) FROM writes w), '{}'))
+           coalesce((SELECT array_agg(w.indexes ORDER BY w.relid) FROM writes w), '{}'),
+           (SELECT array_agg(@extschema@._plan_samples(t.fingerprint, t.userid, t.query) ORDER BY t.fingerprint)
+              FROM pipeopt_advise_stmts t))
     INTO result;
   result := coalesce(result, '{"statements": [], "chosen": [], "rejected": [], "planner_calls": 0, "statements_planned": 0}');
 
@@ -294,7 +328,9 @@ BEGIN
   DELETE FROM @extschema@.advisor_statements;
   INSERT INTO @extschema@.advisor_statements
   SELECT run_id, t.fingerprint, t.userid, t.calls_per_hour, t.mean_ms,
-         (j ->> 'cost_before')::double precision, (j ->> 'cost_after')::double precision, j ->> 'error'
+         (j ->> 'cost_before')::double precision, (j ->> 'cost_after')::double precision, j ->> 'error',
+         j ->> 'basis', (j ->> 'samples')::integer, (j ->> 'samples_unusable')::integer,
+         j ->> 'sample_error'
     FROM jsonb_array_elements(result -> 'statements') j
     JOIN pipeopt_advise_stmts t ON t.fingerprint = j ->> 'label';
 
@@ -320,11 +356,16 @@ BEGIN
            t.calls_per_hour * t.mean_ms
              * greatest((s ->> 'cost_without')::double precision - (s ->> 'cost_after')::double precision, 0)
              / greatest((s ->> 'cost_before')::double precision, 1e-9) AS saving_ms_per_hour,
-           t.query ~ '\$[0-9]' AS generic,
+           a.basis,
+           -- how far its plans stand for its executions (see advise.md)
+           CASE a.basis WHEN 'constants' THEN 1
+                        WHEN 'samples' THEN 0.6 + 0.3 * least(a.samples / 4.0, 1)
+                        ELSE 0.6 END AS basis_factor,
            t.calls_per_hour * hours AS calls
       FROM pipeopt_advise_chosen c
      CROSS JOIN LATERAL jsonb_array_elements(c.j -> 'statements') s
-      JOIN pipeopt_advise_stmts t ON t.fingerprint = s ->> 'label';
+      JOIN pipeopt_advise_stmts t ON t.fingerprint = s ->> 'label'
+      JOIN @extschema@.advisor_statements a ON a.run_id = advise_indexes.run_id AND a.fingerprint = t.fingerprint;
 
   -- this run's advice: new indexes, then indexes to drop
   CREATE TEMP TABLE pipeopt_advise_new ON COMMIT DROP AS
@@ -335,7 +376,7 @@ BEGIN
          a.cost_before, a.cost_after,
          (c.j ->> 'maintenance')::double precision AS maintenance_cost,
          -- confidence: the evidence (calls seen, up to 30) and the plans'
-         -- basis (statements with $n parameters were planned generically)
+         -- basis (constants, parameter samples, or generic plans)
          round((0.95 * (0.5 + 0.5 * least(coalesce(a.calls, 0) / 30.0, 1))
                 * coalesce(a.basis, 1))::numeric, 2)::double precision AS confidence,
          CASE WHEN (c.j ->> 'maintenance')::double precision > 0.1 * (c.j ->> 'saving')::double precision
@@ -345,14 +386,16 @@ BEGIN
          jsonb_build_object('definition', c.j ->> 'definition',
                             'saving_cost_per_hour', (c.j -> 'saving'),
                             'maintenance_cost_per_hour', (c.j -> 'maintenance'),
-                            'calls', coalesce(a.calls, 0), 'generic_plans', coalesce(a.generic, 0)) AS evidence
+                            'calls', coalesce(a.calls, 0), 'generic_plans', coalesce(a.generic, 0),
+                            'sampled_plans', coalesce(a.sampled, 0)) AS evidence
     FROM pipeopt_advise_chosen c
     LEFT JOIN LATERAL (
       SELECT sum(f.saving_ms_per_hour) AS saving, count(*) AS n, sum(f.calls) AS calls,
              sum(f.calls_per_hour * f.cost_without) AS cost_before,
              sum(f.calls_per_hour * f.cost_after) AS cost_after,
-             count(*) FILTER (WHERE f.generic) AS generic,
-             sum(CASE WHEN f.generic THEN 0.6 ELSE 1 END * (f.saving_ms_per_hour + 1e-9))
+             count(*) FILTER (WHERE f.basis = 'generic') AS generic,
+             count(*) FILTER (WHERE f.basis = 'samples') AS sampled,
+             sum(f.basis_factor * (f.saving_ms_per_hour + 1e-9))
                / sum(f.saving_ms_per_hour + 1e-9) AS basis
         FROM pipeopt_advise_affected f WHERE f.target_key = c.target_key) a ON true
   UNION ALL
@@ -448,7 +491,7 @@ CREATE FUNCTION @extschema@._advise_indexes(
   labels text[], texts text[], roles oid[], calls double precision[], rows_per_call double precision[],
   budget_bytes bigint, max_columns integer,
   tables oid[], inserts double precision[], updates double precision[],
-  hot_updates double precision[], indexes integer[])
+  hot_updates double precision[], indexes integer[], samples jsonb[])
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'pipeopt_advise_indexes_internal'
 LANGUAGE C VOLATILE;

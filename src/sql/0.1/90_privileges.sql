@@ -9,7 +9,7 @@ GRANT EXECUTE ON FUNCTION @extschema@.parse_statement(text),
                           @extschema@.lint(text, jsonb, regrole),
                           @extschema@.rules(),
                           @extschema@.hypothetical_index(text),
-                          @extschema@.whatif(text, text[], regclass[]),
+                          @extschema@.whatif(text, text[], regclass[], text[]),
                           @extschema@.select_indexes(text[], text, double precision[], integer) TO PUBLIC;
 GRANT SELECT ON @extschema@.rules TO PUBLIC;
 GRANT SELECT ON @extschema@.findings, @extschema@.statement_findings,
