@@ -61,6 +61,19 @@
 
 static MemoryContext work_cxt;
 
+/* The action's name, as the SQL side spells it. */
+static const char *
+action_name(const ApplyRequest *req)
+{
+	return req->action == APPLY_ACTION_ROLLBACK ? "rollback" : "apply";
+}
+
+static void
+set_lock_timeout(int ms)
+{
+	SetConfigOption("lock_timeout", psprintf("%d", ms), PGC_SUSET, PGC_S_SESSION);
+}
+
 bool
 pipeopt_launch_apply(const ApplyRequest *request, bool notify_me, BackgroundWorkerHandle **handle)
 {
@@ -190,7 +203,7 @@ report(const ApplyRequest *req, const char *outcome, const char *detail, int64 l
 		return;
 	values[0] = Int64GetDatum(req->token);
 	values[1] = Int64GetDatum(req->advice_id);
-	values[2] = CStringGetTextDatum(req->action == APPLY_ACTION_ROLLBACK ? "rollback" : "apply");
+	values[2] = CStringGetTextDatum(action_name(req));
 	values[3] = NameGetDatum(&req->requested_by);
 	values[4] = CStringGetTextDatum(outcome);
 	values[5] = detail ? CStringGetTextDatum(detail) : (Datum) 0;
@@ -212,7 +225,7 @@ change(const ApplyRequest *req, int64 advice_id)
 	bool		ok = true;
 
 	values[0] = Int64GetDatum(advice_id);
-	values[1] = CStringGetTextDatum(req->action == APPLY_ACTION_ROLLBACK ? "rollback" : "apply");
+	values[1] = CStringGetTextDatum(action_name(req));
 	values[2] = NameGetDatum(&req->requested_by);
 	rows = pipeopt_query_rows(SQL_CLAIM, 3, types, values, NULL);
 	claim = linitial(rows);
@@ -257,8 +270,7 @@ pipeopt_apply_main(Datum main_arg)
 	/* pipeopt's own DDL is not part of the workload; never cancel others */
 	SetConfigOption("pg_stat_statements.track", "none", PGC_SUSET, PGC_S_SESSION);
 	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_SESSION);
-	SetConfigOption("lock_timeout", psprintf("%d", pipeopt_apply_lock_timeout),
-					PGC_SUSET, PGC_S_SESSION);
+	set_lock_timeout(pipeopt_apply_lock_timeout);
 	SetConfigOption("application_name", "pipeopt apply", PGC_USERSET, PGC_S_SESSION);
 
 	PG_TRY();
@@ -267,10 +279,9 @@ pipeopt_apply_main(Datum main_arg)
 		if (req.wait_for_turn)
 		{
 			/* waiting here must not time out: it is our own turn we wait for */
-			SetConfigOption("lock_timeout", "0", PGC_SUSET, PGC_S_SESSION);
+			set_lock_timeout(0);
 			(void) query_value(SQL_LOCK_WAIT, 0, NULL, NULL, NULL);
-			SetConfigOption("lock_timeout", psprintf("%d", pipeopt_apply_lock_timeout),
-							PGC_SUSET, PGC_S_SESSION);
+			set_lock_timeout(pipeopt_apply_lock_timeout);
 		}
 		else
 		{

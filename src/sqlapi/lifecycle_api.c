@@ -56,7 +56,8 @@ pipeopt_request_change(PG_FUNCTION_ARGS)
 	ApplyRequest req;
 	BackgroundWorkerHandle *handle;
 	BgwHandleStatus status;
-	const char *caller = strcmp(action, "rollback") == 0 ? "rollback" : "apply_now";
+	bool		rollback = strcmp(action, "rollback") == 0;
+	const char *caller = rollback ? "rollback" : "apply_now";
 
 	if (IsTransactionBlock())
 		ereport(ERROR,
@@ -74,7 +75,7 @@ pipeopt_request_change(PG_FUNCTION_ARGS)
 	memset(&req, 0, sizeof(req));
 	req.dboid = MyDatabaseId;
 	req.advice_id = advice_id;
-	req.action = strcmp(action, "rollback") == 0 ? APPLY_ACTION_ROLLBACK : APPLY_ACTION_APPLY;
+	req.action = rollback ? APPLY_ACTION_ROLLBACK : APPLY_ACTION_APPLY;
 	req.wait_for_turn = true;
 	namestrcpy(&req.requested_by, NameStr(*requested_by));
 	do

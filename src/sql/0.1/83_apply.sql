@@ -197,6 +197,27 @@ AS $f$
             FROM (SELECT btrim(current_setting('pipeopt.apply_window')) AS s) x) w
 $f$;
 
+-- Whether a change creates an index: applying a create_index, or rolling
+-- back a drop_index (the index named in its change_log row).
+CREATE FUNCTION @extschema@._creates_index(action text, kind text)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $f$
+  SELECT (action = 'apply') = (kind = 'create_index')
+$f$;
+
+-- Move a recommendation to status, with the note that says why.
+CREATE FUNCTION @extschema@._set_status(advice_id bigint, status text, reason text)
+RETURNS void
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $f$
+  UPDATE @extschema@.advice x
+     SET status = _set_status.status, status_reason = reason, status_changed_at = now(), updated_at = now()
+   WHERE x.id = advice_id
+$f$;
+
 -- ---------------------------------------------------------------------
 -- Claim: check the recommendation and its approval, record the attempt,
 -- and return the DDL to run. {"ok": false, "reason": ...} when there is
@@ -218,6 +239,9 @@ DECLARE
   inverse jsonb;
   applied @extschema@.change_log;
   log_id bigint;
+  attempt integer;
+  state_before jsonb;
+  next_status text;
 BEGIN
   SELECT * INTO a FROM @extschema@.advice x WHERE x.id = advice_id FOR UPDATE;
   IF NOT FOUND THEN
@@ -231,8 +255,7 @@ BEGIN
                                 'reason', format('recommendation %s is %s, not approved', a.id, a.status));
     END IF;
     IF state IS NULL THEN
-      UPDATE @extschema@.advice x SET status = 'obsolete', status_reason = 'its target is gone',
-             status_changed_at = now(), updated_at = now() WHERE x.id = a.id;
+      PERFORM @extschema@._set_status(a.id, 'obsolete', 'its target is gone');
       RETURN jsonb_build_object('ok', false, 'reason', 'its target is gone; the recommendation is obsolete');
     END IF;
     IF a.approved_spec IS DISTINCT FROM @extschema@._advice_spec(a.kind, a.target)
@@ -259,9 +282,7 @@ BEGIN
              = ARRAY(SELECT x::smallint FROM jsonb_array_elements_text(a.target -> 'attnums') x)
        LIMIT 1;
       IF ddl IS NOT NULL THEN
-        UPDATE @extschema@.advice x
-           SET status = 'obsolete', status_reason = 'index ' || ddl || ' serves it already',
-               status_changed_at = now(), updated_at = now() WHERE x.id = a.id;
+        PERFORM @extschema@._set_status(a.id, 'obsolete', 'index ' || ddl || ' serves it already');
         RETURN jsonb_build_object('ok', false, 'reason', 'index ' || ddl || ' serves it already');
       END IF;
       IF @extschema@._relation_exists(obj_schema, obj_name) THEN
@@ -280,81 +301,73 @@ BEGIN
       END IF;
       ddl := @extschema@._advice_ddl(a.kind, a.target, a.id);
     END IF;
-
-    INSERT INTO @extschema@.change_log AS l
-           (advice_id, action, kind, target, approved_by, approved_at, approval_note, automatic,
-            requested_by, attempt, ddl, object_schema, object_name, object_oid, state_before, inverse)
-    VALUES (a.id, 'apply', a.kind, a.target, a.decided_by, a.decided_at, a.decision_note, a.automatic,
-            requested_by, a.attempts + 1, ddl, obj_schema, obj_name, obj_oid, state, inverse)
-    RETURNING l.id INTO log_id;
-    UPDATE @extschema@.advice x
-       SET status = 'applying', attempts = a.attempts + 1, status_reason = 'applying: ' || ddl,
-           status_changed_at = now(), updated_at = now()
-     WHERE x.id = a.id;
-    RETURN jsonb_build_object('ok', true, 'log_id', log_id, 'ddl', ddl);
-  END IF;
-
-  IF action <> 'rollback' THEN
+    attempt := a.attempts + 1;
+    state_before := state;
+    next_status := 'applying';
+    UPDATE @extschema@.advice x SET attempts = attempt WHERE x.id = a.id;
+  ELSIF action <> 'rollback' THEN
     RAISE EXCEPTION 'unknown action "%"', action USING ERRCODE = 'invalid_parameter_value';
-  END IF;
-  IF a.status NOT IN ('applied', 'verified') THEN
+  ELSIF a.status NOT IN ('applied', 'verified') THEN
     RETURN jsonb_build_object('ok', false,
                               'reason', format('recommendation %s is %s: only applied or verified changes can be rolled back',
                                                a.id, a.status));
-  END IF;
-  SELECT * INTO applied FROM @extschema@.change_log l
-   WHERE l.advice_id = a.id AND l.action = 'apply' AND l.outcome = 'succeeded'
-   ORDER BY l.id DESC LIMIT 1;
-  IF NOT FOUND THEN
-    RETURN jsonb_build_object('ok', false, 'reason', 'no record of the change to roll back');
-  END IF;
-  IF applied.inverse ->> 'action' = 'drop_index' THEN
-    -- drop the index the change created: the same OID under the same name
-    obj_oid := (applied.inverse ->> 'indexrelid')::oid;
-    obj_schema := applied.inverse ->> 'schema';
-    obj_name := applied.inverse ->> 'name';
-    IF NOT EXISTS (SELECT 1 FROM @extschema@._index_named(obj_schema, obj_name) x WHERE x.indexrelid = obj_oid) THEN
-      IF EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = obj_oid) OR @extschema@._relation_exists(obj_schema, obj_name) THEN
-        RETURN jsonb_build_object('ok', false,
-                                  'reason', format('index %I.%I is no longer the one pipeopt created (OID %s); roll back by hand',
-                                                   obj_schema, obj_name, obj_oid));
-      END IF;
-      ddl := NULL;	-- dropped by someone already: nothing to run
-    ELSE
-      SELECT format('DROP INDEX CONCURRENTLY %I.%I', n.nspname, c.relname) INTO ddl
-        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = obj_oid;
-    END IF;
-    inverse := jsonb_build_object('action', 'create_index', 'spec', @extschema@._index_spec(obj_oid));
   ELSE
-    -- recreate the index the change dropped, under its name if it is free
-    obj_schema := applied.inverse -> 'spec' ->> 'schema';
-    obj_name := applied.inverse -> 'spec' ->> 'name';
-    IF @extschema@._relation_exists(obj_schema, obj_name) THEN
-      obj_name := left(obj_name, 50) || '_restored';
-      IF @extschema@._relation_exists(obj_schema, obj_name) THEN
-        RETURN jsonb_build_object('ok', false,
-                                  'reason', format('a relation named %I.%I exists already', obj_schema, obj_name));
+    SELECT * INTO applied FROM @extschema@.change_log l
+     WHERE l.advice_id = a.id AND l.action = 'apply' AND l.outcome = 'succeeded'
+     ORDER BY l.id DESC LIMIT 1;
+    IF NOT FOUND THEN
+      RETURN jsonb_build_object('ok', false, 'reason', 'no record of the change to roll back');
+    END IF;
+    IF applied.inverse ->> 'action' = 'drop_index' THEN
+      -- drop the index the change created: the same OID under the same name
+      obj_oid := (applied.inverse ->> 'indexrelid')::oid;
+      obj_schema := applied.inverse ->> 'schema';
+      obj_name := applied.inverse ->> 'name';
+      IF NOT EXISTS (SELECT 1 FROM @extschema@._index_named(obj_schema, obj_name) x WHERE x.indexrelid = obj_oid) THEN
+        IF EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = obj_oid) OR @extschema@._relation_exists(obj_schema, obj_name) THEN
+          RETURN jsonb_build_object('ok', false,
+                                    'reason', format('index %I.%I is no longer the one pipeopt created (OID %s); roll back by hand',
+                                                     obj_schema, obj_name, obj_oid));
+        END IF;
+        ddl := NULL;	-- dropped by someone already: nothing to run
+      ELSE
+        SELECT format('DROP INDEX CONCURRENTLY %I.%I', n.nspname, c.relname) INTO ddl
+          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = obj_oid;
       END IF;
+      inverse := jsonb_build_object('action', 'create_index', 'spec', @extschema@._index_spec(obj_oid));
+    ELSE
+      -- recreate the index the change dropped, under its name if it is free
+      obj_schema := applied.inverse -> 'spec' ->> 'schema';
+      obj_name := applied.inverse -> 'spec' ->> 'name';
+      IF @extschema@._relation_exists(obj_schema, obj_name) THEN
+        obj_name := left(obj_name, 50) || '_restored';
+        IF @extschema@._relation_exists(obj_schema, obj_name) THEN
+          RETURN jsonb_build_object('ok', false,
+                                    'reason', format('a relation named %I.%I exists already', obj_schema, obj_name));
+        END IF;
+      END IF;
+      ddl := @extschema@._index_ddl_from_spec(applied.inverse -> 'spec', obj_name);
+      IF ddl IS NULL THEN
+        RETURN jsonb_build_object('ok', false,
+                                  'reason', 'the table or a column of the dropped index is gone; it cannot be recreated');
+      END IF;
+      inverse := jsonb_build_object('action', 'drop_index', 'schema', obj_schema, 'name', obj_name);
     END IF;
-    ddl := @extschema@._index_ddl_from_spec(applied.inverse -> 'spec', obj_name);
-    IF ddl IS NULL THEN
-      RETURN jsonb_build_object('ok', false,
-                                'reason', 'the table or a column of the dropped index is gone; it cannot be recreated');
-    END IF;
-    inverse := jsonb_build_object('action', 'drop_index', 'schema', obj_schema, 'name', obj_name);
+    attempt := 1;
+    -- the status to return to if the rollback fails
+    state_before := jsonb_build_object('status', a.status, 'target', state);
+    next_status := 'reverting';
   END IF;
 
+  -- the attempt, recorded (and committed by the caller) before its DDL runs
   INSERT INTO @extschema@.change_log AS l
          (advice_id, action, kind, target, approved_by, approved_at, approval_note, automatic,
           requested_by, attempt, ddl, object_schema, object_name, object_oid, state_before, inverse)
-  VALUES (a.id, 'rollback', a.kind, a.target, a.decided_by, a.decided_at, a.decision_note, a.automatic,
-          requested_by, 1, ddl, obj_schema, obj_name, obj_oid,
-          jsonb_build_object('status', a.status, 'target', state), inverse)
+  VALUES (a.id, action, a.kind, a.target, a.decided_by, a.decided_at, a.decision_note, a.automatic,
+          requested_by, attempt, ddl, obj_schema, obj_name, obj_oid, state_before, inverse)
   RETURNING l.id INTO log_id;
-  UPDATE @extschema@.advice x
-     SET status = 'reverting', status_reason = 'reverting: ' || coalesce(ddl, 'nothing left to undo'),
-         status_changed_at = now(), updated_at = now()
-   WHERE x.id = a.id;
+  PERFORM @extschema@._set_status(a.id, next_status,
+                                  next_status || ': ' || coalesce(ddl, 'nothing left to undo'));
   RETURN jsonb_build_object('ok', true, 'log_id', log_id, 'ddl', ddl);
 END
 $f$;
@@ -392,7 +405,7 @@ BEGIN
     RETURN NULL;
   END IF;
   SELECT * INTO a FROM @extschema@.advice x WHERE x.id = l.advice_id FOR UPDATE;
-  creates := (l.action = 'apply') = (l.kind = 'create_index');
+  creates := @extschema@._creates_index(l.action, l.kind);
   IF creates THEN
     SELECT x.indexrelid INTO created FROM @extschema@._index_named(l.object_schema, l.object_name) x;
   END IF;
@@ -467,7 +480,7 @@ AS $f$
     FROM @extschema@.change_log l
    CROSS JOIN LATERAL @extschema@._index_named(l.object_schema, l.object_name) i
    WHERE l.id = log_id AND l.outcome = 'running'
-     AND (l.action = 'apply') = (l.kind = 'create_index')
+     AND @extschema@._creates_index(l.action, l.kind)
      AND NOT i.valid
      AND i.indrelid = coalesce((l.target ->> 'relid')::oid, i.indrelid)
 $f$;
@@ -488,7 +501,7 @@ DECLARE
   idx record;
 BEGIN
   FOR l IN SELECT * FROM @extschema@.change_log x WHERE x.outcome = 'running' ORDER BY x.id LOOP
-    creates := (l.action = 'apply') = (l.kind = 'create_index');
+    creates := @extschema@._creates_index(l.action, l.kind);
     IF creates THEN
       SELECT * INTO idx FROM @extschema@._index_named(l.object_schema, l.object_name);
       IF FOUND AND idx.valid THEN
@@ -510,7 +523,7 @@ BEGIN
   -- held too long): try again, before the next attempt needs the name
   FOR l IN
     SELECT x.* FROM @extschema@.change_log x
-     WHERE x.outcome = 'failed' AND (x.action = 'apply') = (x.kind = 'create_index')
+     WHERE x.outcome = 'failed' AND @extschema@._creates_index(x.action, x.kind)
        AND EXISTS (SELECT 1 FROM @extschema@._index_named(x.object_schema, x.object_name) i
                     WHERE NOT i.valid AND i.indrelid = coalesce((x.target ->> 'relid')::oid, i.indrelid))
        AND NOT EXISTS (SELECT 1 FROM @extschema@.change_log y

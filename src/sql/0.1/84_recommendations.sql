@@ -163,10 +163,7 @@ BEGIN
   IF NOT FOUND OR a.status <> 'applied' THEN
     RETURN a.status;			-- rolled back, reverting, or verified already
   END IF;
-  UPDATE @extschema@.advice x
-     SET status = 'verified', status_reason = 'verified: ' || verdict,
-         status_changed_at = now(), updated_at = now()
-   WHERE x.id = a.id;
+  PERFORM @extschema@._set_status(a.id, 'verified', 'verified: ' || verdict);
   RETURN 'verified';
 END
 $f$;
