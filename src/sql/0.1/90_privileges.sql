@@ -37,10 +37,12 @@ GRANT SELECT ON @extschema@.recommendations, @extschema@.index_advice, @extschem
                 @extschema@.advisor_statements, @extschema@.index_candidates,
                 @extschema@.change_log, @extschema@.apply_requests,
                 @extschema@.automation, @extschema@.automation_policy,
+                @extschema@.verification, @extschema@.verification_statements,
                 @extschema@.findings
   TO pipeopt_reader;
 GRANT SELECT ON @extschema@.recommendations, @extschema@.change_log, @extschema@.apply_requests,
-                @extschema@.automation, @extschema@.automation_policy
+                @extschema@.automation, @extschema@.automation_policy,
+                @extschema@.verification, @extschema@.verification_statements
   TO pg_read_all_stats;
 -- what the views call
 GRANT EXECUTE ON FUNCTION @extschema@._advice_ddl(text, jsonb, bigint),
