@@ -36,6 +36,18 @@ SELECT definition FROM pipeopt.select_indexes(
   ARRAY['SELECT * FROM si.orders WHERE customer = $1', 'SELECT * FROM si.orders WHERE shop = $1'],
   '2MB', ARRAY[1, 1000]::float8[]);
 
+-- pipeopt.index_min_saving: an index that saves less than this share of
+-- the workload's cost is not chosen (shop = $1 runs once for 100,000 runs
+-- of customer = $1); at 0 every saving counts
+SELECT definition FROM pipeopt.select_indexes(
+  ARRAY['SELECT * FROM si.orders WHERE customer = $1', 'SELECT * FROM si.orders WHERE shop = $1'],
+  '20MB', ARRAY[100000, 1]::float8[]) ORDER BY 1;
+SET pipeopt.index_min_saving = 0;
+SELECT definition FROM pipeopt.select_indexes(
+  ARRAY['SELECT * FROM si.orders WHERE customer = $1', 'SELECT * FROM si.orders WHERE shop = $1'],
+  '20MB', ARRAY[100000, 1]::float8[]) ORDER BY 1;
+RESET pipeopt.index_min_saving;
+
 -- a statement that does not plan is left out, with a notice
 SELECT count(*) FROM pipeopt.select_indexes(ARRAY['SELECT * FROM si.nowhere WHERE x = 1',
                                                   'SELECT * FROM si.orders WHERE customer = 5']);

@@ -23,6 +23,15 @@ EXECUTE regress_ps_q(18, NULL);
 -- a value of a type whose output function is not built in: no bind sample
 PREPARE regress_ps_enum(regress_ps_mood) AS SELECT count(*) FROM regress_ps WHERE c = $1::text;
 EXECUTE regress_ps_enum('ok');
+-- bound dates, times and intervals are kept in ISO form, whatever the
+-- session's DateStyle and IntervalStyle
+SET DateStyle = 'SQL, DMY';
+SET IntervalStyle = 'sql_standard';
+PREPARE regress_ps_d(date, timestamptz, interval) AS
+  SELECT count(*) FROM regress_ps WHERE d = $1 OR d < $2 OR d > now() - $3;
+EXECUTE regress_ps_d('29/02/2024', '31/12/2024 10:00 UTC', '2 days 3 hours');
+RESET DateStyle;
+RESET IntervalStyle;
 -- a value longer than 200 bytes: no sample
 SELECT count(*) FROM regress_ps WHERE c = 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx';
 -- utility statements are never sampled

@@ -26,6 +26,7 @@ int			pipeopt_max_workers = 256;
 char	   *pipeopt_disabled_rules = NULL;
 int			pipeopt_index_budget = 40 * 1024;
 int			pipeopt_max_index_columns = 3;
+double		pipeopt_index_min_saving = 0.2;
 int			pipeopt_advise_interval = 60;
 double		pipeopt_param_sample_rate = 0.01;
 int			pipeopt_param_sample_slots = 1024;
@@ -169,6 +170,17 @@ pipeopt_define_gucs(void)
 							PGC_SUSET,
 							0,
 							NULL, NULL, NULL);
+
+	DefineCustomRealVariable("pipeopt.index_min_saving",
+							 "Least share of the workload's estimated cost, in percent, that a step of the index advisor must save.",
+							 "An index (or a column added to one) that saves less is not chosen: "
+							 "the saving is within the noise of the cost model, and a higher "
+							 "floor spares planner calls. 0 takes every saving.",
+							 &pipeopt_index_min_saving,
+							 0.2, 0.0, 100.0,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
 
 	DefineCustomRealVariable("pipeopt.param_sample_rate",
 							 "Fraction of statements whose parameter values are sampled.",

@@ -35,6 +35,7 @@ extern int	pipeopt_max_workers;	/* databases served by workers */
 extern char *pipeopt_disabled_rules;	/* comma-separated rule ids */
 extern int	pipeopt_index_budget;	/* kB */
 extern int	pipeopt_max_index_columns;
+extern double pipeopt_index_min_saving;	/* percent of the workload cost */
 extern int	pipeopt_advise_interval;	/* minutes; 0 = worker does not advise */
 extern double pipeopt_param_sample_rate;	/* fraction of statements; 0 = off */
 extern int	pipeopt_param_sample_slots;	/* entries of the shared ring */

@@ -13,6 +13,7 @@
 #ifndef PIPEOPT_SELECT_INT_H
 #define PIPEOPT_SELECT_INT_H
 
+#include "pipeopt.h"
 #include "advise/select.h"
 #include "access/htup_details.h"
 #include "utils/hsearch.h"
@@ -55,7 +56,7 @@ typedef struct Selection
 	MemoryContext mcxt;			/* the cache's keys */
 	int			planner_calls;
 	double		min_saving;		/* the least weighted saving a step may take:
-								 * MIN_WORKLOAD_SHARE of the workload */
+								 * pipeopt.index_min_saving of the workload */
 } Selection;
 
 /* An action must lower some statement's cost by this share... */
@@ -63,12 +64,12 @@ typedef struct Selection
 /* ...and raise none by more than this share... */
 #define MAX_REGRESSION		0.10
 /*
- * ...and save at least this share of the workload's weighted cost (as it
- * is before the step): a floor under which savings are noise of the cost
- * model, which spares planning for the least of actions. Extend's
- * reference implementation uses 0.003.
+ * ...and save at least pipeopt.index_min_saving percent of the workload's
+ * weighted cost (as it is before the step): a floor under which savings
+ * are noise of the cost model, which spares planning for the least of
+ * actions. Extend's reference implementation uses 0.3%.
  */
-#define MIN_WORKLOAD_SHARE	0.0001
+#define MIN_WORKLOAD_SHARE	(pipeopt_index_min_saving / 100.0)
 
 /* Why a candidate was not (or is no longer) chosen. */
 typedef enum Verdict

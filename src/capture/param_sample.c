@@ -62,6 +62,7 @@
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "utils/builtins.h"
+#include "utils/float.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/queryjumble.h"
@@ -469,6 +470,36 @@ safe_output_function(Oid type, bool *varlena)
 	return output;
 }
 
+/*
+ * A bound value as text that reads back the same whatever the settings of
+ * the session that later converts it: ISO dates, PostgreSQL-style
+ * intervals, floats that round-trip. (Literals are sampled as written.)
+ */
+static char *
+print_bound_value(Oid output, Datum value)
+{
+	int			date_style = DateStyle;
+	int			interval_style = IntervalStyle;
+	int			float_digits = extra_float_digits;
+	char	   *text;
+
+	DateStyle = USE_ISO_DATES;
+	IntervalStyle = INTSTYLE_POSTGRES;
+	extra_float_digits = 1;
+	PG_TRY();
+	{
+		text = OidOutputFunctionCall(output, value);
+	}
+	PG_FINALLY();
+	{
+		DateStyle = date_style;
+		IntervalStyle = interval_style;
+		extra_float_digits = float_digits;
+	}
+	PG_END_TRY();
+	return text;
+}
+
 static void
 sample_binds(QueryDesc *queryDesc)
 {
@@ -497,7 +528,7 @@ sample_binds(QueryDesc *queryDesc)
 			ok = false;
 			break;
 		}
-		value = OidOutputFunctionCall(output, prm->value);
+		value = print_bound_value(output, prm->value);
 		ok = add_value(value, strlen(value));
 	}
 	finish(old, ok);
