@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# make demo: start a throw-away PostgreSQL 15 cluster that preloads
-# pg_stat_statements and pipeopt, run a small shop workload (a naive
-# row-by-row loader, then dashboards under pgbench), and print what
-# pipeopt's worker captured. The cluster is removed on exit.
+# make demo: the whole story on a throw-away PostgreSQL 15 cluster that
+# preloads pg_stat_statements and pipeopt. A small shop is loaded by a
+# naive row-by-row loader and read by dashboards (pgbench); pipeopt
+# captures the workload, finds what is wrong with it, recommends indexes
+# (and the drop of an unused duplicate), a DBA approves, pipeopt applies
+# the changes, the dashboards run again, and the monitor measures what
+# each change did; the report ends it. The cluster is removed on exit.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -34,74 +37,63 @@ port = $port
 unix_socket_directories = '$dir'
 shared_preload_libraries = 'pg_stat_statements,pipeopt'
 pipeopt.sample_interval = 2
+pipeopt.advise_interval = 0
+pipeopt.param_sample_rate = 0.2
+pipeopt.unused_index_days = 1
 CONF
 as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w start >/dev/null
 as_pg "$bindir/createdb" -h "$dir" -p "$port" -U postgres shop
 psql_demo -U postgres -c 'CREATE EXTENSION pipeopt CASCADE' 2>/dev/null
 psql_demo -U postgres -f "$dir/schema.sql"
 
-say "Loading the shop row by row, the way a naive ETL job does"
-psql_demo -U postgres <<'SQL'
-SELECT format('INSERT INTO shop.customers VALUES (%s, %L, %L, now() - interval ''1 day'' * %s)',
-              g, 'customer ' || g, (ARRAY['DE','FR','US','JP','BR'])[1 + g % 5], g % 365)
-  FROM generate_series(1, 2000) g \gexec
-SELECT format('INSERT INTO shop.orders VALUES (%s, %s, %L, now() - interval ''1 hour'' * %s, %s)',
-              g, 1 + g % 2000, (ARRAY['new','paid','shipped'])[1 + g % 3], g % 2000, (g % 500) + 0.99)
-  FROM generate_series(1, 6000) g \gexec
-INSERT INTO shop.order_items
-SELECT o.id, l, 'SKU-' || (o.id * l) % 97, 1 + l % 3, 9.99 FROM shop.orders o, generate_series(1, 3) l;
-ANALYZE;
-SQL
+say "Loading the shop row by row, the way a naive ETL job does (45,000 INSERTs)"
+psql_demo -U postgres -f "$dir/load.sql" >/dev/null
 
-say "Running the dashboards for 8 seconds (pgbench, 2 clients)"
-as_pg "$bindir/pgbench" -n -h "$dir" -p "$port" -U postgres -c 2 -T 8 -f "$dir/dashboard.sql" shop 2>/dev/null \
-  | grep -E 'transactions actually processed|tps'
+dashboards() {
+  as_pg "$bindir/pgbench" -n -h "$dir" -p "$port" -U postgres -c 2 -T "$1" -f "$dir/dashboard.sql" shop 2>/dev/null \
+    | grep -E 'transactions actually processed|tps'
+}
+say "Running the dashboards for 15 seconds (pgbench, 2 clients)"
+dashboards 15
+psql_demo -U postgres -c 'SELECT 1 FROM pipeopt.capture()' >/dev/null
 
-say "Waiting for the worker's next two ticks"
-n=$(psql_demo -U postgres -Atc 'SELECT count(*) FROM pipeopt.captures')
-for _ in $(seq 1 30); do
-  [ "$(psql_demo -U postgres -Atc 'SELECT count(*) FROM pipeopt.captures')" -ge $((n + 2)) ] && break
-  sleep 1
+say "Captured: the top statements (pipeopt.top_statements)"
+psql_demo -U postgres -c "SELECT left(regexp_replace(query, '\s+', ' ', 'g'), 64) AS query, calls,
+  round(mean_exec_time::numeric, 3) AS mean_ms, round(share_of_total_time::numeric, 1) AS pct
+  FROM pipeopt.top_statements WHERE query ~ 'shop\.' LIMIT 8"
+
+say "What is wrong with this workload (pipeopt.findings)"
+psql_demo -U postgres -c "SELECT rule, severity, left(regexp_replace(query, '\s+', ' ', 'g'), 50) AS query,
+  left(message, 60) AS message
+  FROM pipeopt.findings WHERE query ~ 'shop\.' OR query IS NULL ORDER BY severity, rule LIMIT 12"
+
+say "Recommendations (pipeopt.advise_indexes(), then pipeopt.recommendations)"
+psql_demo -U postgres -c "SELECT statements, recommendations, drop_recommendations, planner_calls FROM pipeopt.advise_indexes('10MB')"
+psql_demo -U postgres -c "SELECT id, rank, kind, statement, saving_ms_per_hour, confidence, risk
+  FROM pipeopt.recommendations WHERE status = 'proposed' ORDER BY rank"
+
+say "A DBA approves them (pipeopt.approve) and applies them now (pipeopt.apply_now)"
+psql_demo -U postgres -Atc "SELECT id FROM pipeopt.recommendations WHERE status = 'proposed' ORDER BY rank" |
+while read -r id; do
+  psql_demo -U postgres -c "SELECT pipeopt.approve($id, 'demo: looks right')" >/dev/null
+  psql_demo -U postgres -c "SELECT recommendation, status, outcome, left(statement, 70) AS statement,
+    round(duration_ms::numeric) AS ms FROM pipeopt.apply_now($id)"
 done
 
-say "The worker (pipeopt.workers())"
-psql_demo -U postgres -c "SELECT datname, state, ticks, failures FROM pipeopt.workers() WHERE datname = 'shop'"
+say "Running the same dashboards again for 15 seconds"
+dashboards 15
+psql_demo -U postgres -c 'SELECT 1 FROM pipeopt.capture()' >/dev/null
 
-say "Captures so far (pipeopt.captures)"
-psql_demo -U postgres -c "SELECT count(*) AS captures, count(*) FILTER (WHERE baseline) AS baselines,
-  sum(statement_samples) AS statement_samples, sum(new_statements) AS statements_found,
-  sum(table_samples) AS table_samples FROM pipeopt.captures"
-
-say "Top statements over the whole history (pipeopt.top_statements)"
-psql_demo -U postgres -c "SELECT left(regexp_replace(query, '\s+', ' ', 'g'), 60) AS query, calls,
-  round(total_exec_time::numeric, 1) AS total_ms, round(mean_exec_time::numeric, 3) AS mean_ms,
-  round(share_of_total_time::numeric, 1) AS pct, round(rows_per_call::numeric, 1) AS rows_per_call,
-  round(cache_hit_ratio::numeric, 3) AS hit
-  FROM pipeopt.top_statements LIMIT 10"
-
-say "The loader's INSERT: thousands of calls, one row each (one statement, however many literals)"
-psql_demo -U postgres -c "SELECT fingerprint, left(query, 60) AS query, calls, rows
-  FROM pipeopt.top_statements WHERE query LIKE 'INSERT INTO shop.%VALUES%' ORDER BY calls DESC"
-
-say "History of the top statement (pipeopt.statement_history)"
-psql_demo -U postgres -c "SELECT to_char(h.captured_at, 'HH24:MI:SS') AS captured, h.calls,
-  round(h.total_exec_time::numeric, 1) AS total_ms, round(h.mean_exec_time::numeric, 3) AS mean_ms, h.rows
-  FROM (SELECT fingerprint FROM pipeopt.top_statements LIMIT 1) t,
-       pipeopt.statement_history(t.fingerprint) h"
-
-say "What is wrong with this workload (pipeopt.findings, analyzed after each capture)"
-psql_demo -U postgres -c "SELECT rule, severity, left(regexp_replace(query, '\s+', ' ', 'g'), 48) AS query,
-  calls, round(share_of_total_time::numeric, 1) AS pct, left(message, 70) AS message
-  FROM pipeopt.findings WHERE query LIKE '%shop.%' LIMIT 12"
-
-say "Tables: writes and sizes (pipeopt.table_samples)"
-psql_demo -U postgres -c "SELECT schemaname || '.' || relname AS table_name, sum(n_tup_ins) AS inserted,
-  sum(seq_scan) AS seq_scans, sum(idx_scan) AS idx_scans,
-  (array_agg(n_live_tup ORDER BY captured_at DESC))[1] AS live_rows,
-  pg_size_pretty((array_agg(table_bytes ORDER BY captured_at DESC))[1]) AS size
-  FROM pipeopt.table_samples GROUP BY 1 ORDER BY 1"
-
-say "A workload bundle for offline analysis (pipeopt.export_workload())"
-psql_demo -U postgres -c "SELECT pg_size_pretty(length(pipeopt.export_workload())::bigint) AS bundle_size"
+say "Measured before and after, per statement (pipeopt.statement_history around the change)"
+psql_demo -U postgres -c "WITH applied AS (SELECT min(finished_at) AS at FROM pipeopt.change_log
+                                         WHERE outcome = 'succeeded')
+  SELECT left(regexp_replace(t.query, '\s+', ' ', 'g'), 60) AS query,
+         round((sum(h.total_exec_time) FILTER (WHERE h.captured_at < a.at)
+                / nullif(sum(h.calls) FILTER (WHERE h.captured_at < a.at), 0))::numeric, 3) AS ms_before,
+         round((sum(h.total_exec_time) FILTER (WHERE h.captured_at > a.at)
+                / nullif(sum(h.calls) FILTER (WHERE h.captured_at > a.at), 0))::numeric, 3) AS ms_after
+    FROM pipeopt.top_statements t, applied a, pipeopt.statement_history(t.fingerprint) h
+   WHERE t.query ~ '^SELECT .*shop\.'
+   GROUP BY t.query ORDER BY 2 DESC NULLS LAST"
 echo
 echo "Done. The cluster is removed on exit."

@@ -6,6 +6,9 @@ CREATE TABLE shop.customers (
   country text NOT NULL,
   created_at timestamptz NOT NULL
 );
+-- the same index twice, and neither is ever used: drop advice
+CREATE INDEX customers_country_idx ON shop.customers (country);
+CREATE INDEX customers_country_idx1 ON shop.customers (country);
 CREATE TABLE shop.orders (
   id bigint PRIMARY KEY,
   customer_id bigint NOT NULL REFERENCES shop.customers,
