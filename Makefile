@@ -38,6 +38,8 @@ OBJS = \
 	src/sqlapi/lifecycle_api.o \
 	src/apply/apply_worker.o \
 	src/apply/toplevel.o \
+	src/storage/storage_quals.o \
+	src/storage/storage_api.o \
 	$(LINT_OBJS) \
 	$(CATALOG_OBJS) \
 	src/parse/pg_query_isolated.o

@@ -62,6 +62,7 @@ typedef struct WhatifCost
 {
 	double		startup_cost;
 	double		total_cost;
+	double		rows;			/* the rows it returns or changes (ModifyTable: its input's) */
 	List	   *used;			/* HypoIndex * the plan scans */
 } WhatifCost;
 

@@ -105,6 +105,9 @@ plan_one(Query *query, WhatifConfig *config, ParamListInfo bound, WhatifCost *ou
 	PG_END_TRY();
 	out->startup_cost = plan->planTree->startup_cost;
 	out->total_cost = plan->planTree->total_cost;
+	/* without RETURNING, ModifyTable estimates no rows: take what it changes */
+	out->rows = IsA(plan->planTree, ModifyTable) && plan->planTree->lefttree ?
+		plan->planTree->lefttree->plan_rows : plan->planTree->plan_rows;
 	out->used = NIL;
 	collect_used(plan->planTree, config, &out->used);
 	foreach(lc, plan->subplans)
@@ -316,7 +319,7 @@ cost_in_sandbox(void *arg)
 
 	foreach(lc, a->samples)
 		total += ((WhatifSample *) lfirst(lc))->count;
-	a->out->startup_cost = a->out->total_cost = 0;
+	a->out->startup_cost = a->out->total_cost = a->out->rows = 0;
 	foreach(lc, a->queries)
 	{
 		(void) lock_relations(lfirst(lc), NULL);
@@ -330,6 +333,7 @@ cost_in_sandbox(void *arg)
 			plan_one(lfirst(lc), a->config, ws ? ws->params : NULL, &one);
 			a->out->startup_cost += share * one.startup_cost;
 			a->out->total_cost += share * one.total_cost;
+			a->out->rows += share * one.rows;
 			used = list_concat_unique_ptr(used, one.used);
 		}
 	}

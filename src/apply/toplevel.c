@@ -8,7 +8,8 @@
  * themselves. pipeopt_exec_toplevel() runs one such statement the way
  * postgres.c runs a query from a client (a portal run as the top level),
  * so its internal commits work; the statement text is one the SQL side
- * generated from a structured specification a moment before.
+ * generated from a structured specification a moment before. A text of
+ * several statements runs them in one transaction (an implicit block).
  *
  *-------------------------------------------------------------------------
  */
@@ -27,12 +28,49 @@
 #include "utils/snapmgr.h"
 #include "utils/timeout.h"
 
+/* Analyze, plan and run one parsed statement of sql, as a portal at top level. */
+static void
+run_statement(RawStmt *stmt, const char *sql, MemoryContext stmt_cxt)
+{
+	MemoryContext old;
+	List	   *plans;
+	bool		snapshot;
+	Portal		portal;
+	DestReceiver *dest;
+	QueryCompletion qc;
+
+	/* parse trees and plans must outlive the statement's own commits */
+	old = MemoryContextSwitchTo(stmt_cxt);
+	snapshot = analyze_requires_snapshot(stmt);
+	if (snapshot)
+		PushActiveSnapshot(GetTransactionSnapshot());
+	plans = pg_plan_queries(pg_analyze_and_rewrite_fixedparams(stmt, sql, NULL, 0, NULL),
+							sql, CURSOR_OPT_PARALLEL_OK, NULL);
+	if (snapshot)
+		PopActiveSnapshot();
+
+	portal = CreatePortal("", true, true);
+	portal->visible = false;
+	PortalDefineQuery(portal, NULL, sql, CreateCommandTag(stmt->stmt), plans, NULL);
+	PortalStart(portal, NULL, 0, InvalidSnapshot);
+	dest = CreateDestReceiver(DestNone);
+	MemoryContextSwitchTo(old);
+
+	(void) PortalRun(portal, FETCH_ALL, true, true, dest, dest, &qc);
+	dest->rDestroy(dest);
+	PortalDrop(portal, false);
+}
+
+/*
+ * Several statements (CREATE STATISTICS and the ANALYZE that fills it) run
+ * in one transaction, as a client's multi-statement query does: all or
+ * nothing, and none of them may be CONCURRENTLY.
+ */
 void
 pipeopt_exec_toplevel(const char *sql, int timeout_ms)
 {
 	MemoryContext stmt_cxt = AllocSetContextCreate(TopMemoryContext, "pipeopt apply statement",
 												   ALLOCSET_DEFAULT_SIZES);
-	MemoryContext old;
 
 	SetCurrentStatementStartTimestamp();
 	pgstat_report_activity(STATE_RUNNING, sql);
@@ -41,38 +79,24 @@ pipeopt_exec_toplevel(const char *sql, int timeout_ms)
 		enable_timeout_after(STATEMENT_TIMEOUT, timeout_ms);
 	PG_TRY();
 	{
-		List	   *raw;
-		RawStmt    *stmt;
-		List	   *plans;
-		bool		snapshot;
-		Portal		portal;
-		DestReceiver *dest;
-		QueryCompletion qc;
+		MemoryContext old = MemoryContextSwitchTo(stmt_cxt);
+		List	   *raw = pg_parse_query(sql);
+		bool		several = list_length(raw) > 1;
+		ListCell   *lc;
 
-		/* parse trees and plans must outlive the statement's own commits */
-		old = MemoryContextSwitchTo(stmt_cxt);
-		raw = pg_parse_query(sql);
-		if (list_length(raw) != 1)
-			elog(ERROR, "pipeopt applies one statement at a time, not %d", list_length(raw));
-		stmt = linitial(raw);
-		snapshot = analyze_requires_snapshot(stmt);
-		if (snapshot)
-			PushActiveSnapshot(GetTransactionSnapshot());
-		plans = pg_plan_queries(pg_analyze_and_rewrite_fixedparams(stmt, sql, NULL, 0, NULL),
-								sql, CURSOR_OPT_PARALLEL_OK, NULL);
-		if (snapshot)
-			PopActiveSnapshot();
-
-		portal = CreatePortal("", true, true);
-		portal->visible = false;
-		PortalDefineQuery(portal, NULL, sql, CreateCommandTag(stmt->stmt), plans, NULL);
-		PortalStart(portal, NULL, 0, InvalidSnapshot);
-		dest = CreateDestReceiver(DestNone);
 		MemoryContextSwitchTo(old);
-
-		(void) PortalRun(portal, FETCH_ALL, true, true, dest, dest, &qc);
-		dest->rDestroy(dest);
-		PortalDrop(portal, false);
+		if (raw == NIL)
+			elog(ERROR, "pipeopt was given no statement to apply");
+		if (several)
+			BeginImplicitTransactionBlock();
+		foreach(lc, raw)
+		{
+			run_statement(lfirst(lc), sql, stmt_cxt);
+			if (several)
+				CommandCounterIncrement();
+		}
+		if (several)
+			EndImplicitTransactionBlock();
 		if (timeout_ms > 0)
 			disable_timeout(STATEMENT_TIMEOUT, false);
 		CommitTransactionCommand();

@@ -13,7 +13,8 @@
  * A db worker only keeps time: each tick is "SELECT * FROM
  * pipeopt.capture()", then "SELECT * FROM pipeopt.analyze()" (the analyze
  * stage, for the statements the capture touched), and every
- * pipeopt.advise_interval "SELECT * FROM pipeopt.advise_indexes()"; then
+ * pipeopt.advise_interval "SELECT * FROM pipeopt.advise_indexes()" and
+ * "SELECT * FROM pipeopt.advise_storage()"; then
  * "SELECT pipeopt._auto_approve()" and, when a change is due, an apply
  * worker (apply/apply.h) is started. Each step runs in
  * its own transaction, so a tick does exactly what a user calling the
@@ -378,8 +379,8 @@ start_apply_worker(void)
 
 /*
  * One tick: capture, analyze what is new, and every
- * pipeopt.advise_interval run the index advisor over the whole workload
- * (the first tick of a worker included). A failed advisor run is retried
+ * pipeopt.advise_interval run the index advisor, then the storage advisor,
+ * over the whole workload (the first tick of a worker included). A failed advisor run is retried
  * at the next tick. Then approve by policy, and start an apply worker for
  * the changes due (each tick, so backoffs and the window are honoured).
  */
@@ -398,6 +399,8 @@ run_tick(MemoryContext tick_cxt)
 									pipeopt_advise_interval * 60 * 1000)))
 	{
 		ok = run_step(tick_cxt, "advise", "SELECT * FROM pipeopt.advise_indexes()", NULL);
+		/* after the index advisor: a BRIN supersedes the B-tree it proposed */
+		ok = run_step(tick_cxt, "advise storage", "SELECT * FROM pipeopt.advise_storage()", NULL) && ok;
 		if (ok)
 			last_advise = GetCurrentTimestamp();
 	}

@@ -20,7 +20,10 @@
 
 CREATE TABLE @extschema@.advice (
   id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  kind             text NOT NULL CHECK (kind IN ('create_index', 'drop_index')),
+  kind             text NOT NULL CHECK (kind IN ('create_index', 'drop_index',
+                                                 -- the storage advisor (87_storage.sql)
+                                                 'create_statistics', 'set_table_storage',
+                                                 'create_materialized_view')),
   status           text NOT NULL DEFAULT 'proposed'
                    CHECK (status IN ('proposed', 'approved', 'applying', 'applied', 'verified',
                                      'reverting', 'reverted', 'failed', 'rejected', 'obsolete',
@@ -148,9 +151,11 @@ SET search_path = pg_catalog, pg_temp
 AS $f$
   SELECT CASE kind
     WHEN 'create_index' THEN (
-      SELECT format('CREATE INDEX CONCURRENTLY %I ON %I.%I USING btree (%s)',
+      SELECT format('CREATE INDEX CONCURRENTLY %I ON %I.%I USING %s (%s)',
                     @extschema@._advice_index_name(target, id),
                     n.nspname, c.relname,
+                    -- a B-tree, or the storage advisor's BRIN
+                    CASE target ->> 'method' WHEN 'brin' THEN 'brin' ELSE 'btree' END,
                     string_agg(quote_ident(a.attname), ', ' ORDER BY k.ord))
         FROM pg_class c
         JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -163,6 +168,9 @@ AS $f$
       SELECT format('DROP INDEX CONCURRENTLY %I.%I', n.nspname, c.relname)
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
        WHERE c.oid = (target ->> 'indexrelid')::oid AND c.relkind = 'i')
+    WHEN 'create_statistics' THEN @extschema@._storage_ddl(kind, target, id)
+    WHEN 'set_table_storage' THEN @extschema@._storage_ddl(kind, target, id)
+    WHEN 'create_materialized_view' THEN @extschema@._storage_ddl(kind, target, id)
   END
 $f$;
 
@@ -421,7 +429,8 @@ BEGIN
          n.cost_before, n.cost_after, n.maintenance_cost, n.confidence, n.risk, n.reason, n.evidence, run_id
     FROM pipeopt_advise_new n
    WHERE NOT EXISTS (SELECT 1 FROM @extschema@.advice a
-                      WHERE a.target_key = n.target_key AND a.status IN ('proposed', 'approved', 'applying', 'reverting'));
+                      WHERE a.target_key IN (n.target_key, n.target_key || ':brin')
+                        AND a.status IN ('proposed', 'approved', 'applying', 'reverting'));
   GET DIAGNOSTICS recommendations = ROW_COUNT;
   -- the affected statements of this run's proposed advice
   DELETE FROM @extschema@.advice_statements s
@@ -440,6 +449,7 @@ BEGIN
          status_reason = format('recommendation %s builds a wider index that serves it', w.id)
     FROM @extschema@.advice w
    WHERE a.status = 'proposed' AND a.kind = 'create_index' AND a.run_id IS DISTINCT FROM advise_indexes.run_id
+     AND a.target ->> 'method' = 'btree'
      AND w.run_id = advise_indexes.run_id AND w.kind = 'create_index' AND w.status = 'proposed'
      AND w.relid = a.relid
      AND jsonb_array_length(w.target -> 'attnums') > jsonb_array_length(a.target -> 'attnums')
@@ -455,7 +465,9 @@ BEGIN
              LIMIT 1),
            CASE WHEN @extschema@._advice_ddl(a.kind, a.target, a.id) IS NULL THEN 'its target is gone'
                 ELSE 'no longer recommended' END)
-   WHERE a.status = 'proposed' AND a.run_id IS DISTINCT FROM advise_indexes.run_id;
+   WHERE a.status = 'proposed' AND a.run_id IS DISTINCT FROM advise_indexes.run_id
+     -- this advisor's own advice only (not the storage advisor's BRIN)
+     AND a.kind IN ('create_index', 'drop_index') AND coalesce(a.target ->> 'method', 'btree') = 'btree';
 
   SELECT count(*) FILTER (WHERE a.kind = 'create_index'), count(*) FILTER (WHERE a.kind = 'drop_index')
     INTO recommendations, drop_recommendations

@@ -52,7 +52,10 @@ $roles$;
 --              and risk is low
 -- ---------------------------------------------------------------------
 CREATE TABLE @extschema@.automation (
-  kind            text PRIMARY KEY CHECK (kind IN ('create_index', 'drop_index')),
+  kind            text PRIMARY KEY CHECK (kind IN ('create_index', 'drop_index',
+                                                   -- the storage advisor (87_storage.sql)
+                                                   'create_statistics', 'set_table_storage',
+                                                   'create_materialized_view')),
   mode            text NOT NULL CHECK (mode IN ('advisory', 'approval', 'automatic')),
   min_confidence  double precision NOT NULL CHECK (min_confidence BETWEEN 0 AND 1),
   updated_by      name NOT NULL,
@@ -69,7 +72,12 @@ AS $f$
          a.kind IS NOT NULL
     FROM (VALUES ('create_index', 'approval', 0.9::double precision),
                  -- dropping is never automatic unless a DBA says so
-                 ('drop_index', 'approval', 0.95::double precision)) d(kind, mode, min_confidence)
+                 ('drop_index', 'approval', 0.95::double precision),
+                 -- extended statistics only change estimates: low risk, automatic
+                 ('create_statistics', 'automatic', 0.8::double precision),
+                 ('set_table_storage', 'approval', 0.9::double precision),
+                 -- never applied by pipeopt (see set_automation)
+                 ('create_materialized_view', 'advisory', 0.9::double precision)) d(kind, mode, min_confidence)
     LEFT JOIN @extschema@.automation a ON a.kind = d.kind
 $f$;
 CREATE VIEW @extschema@.automation_policy AS
@@ -92,6 +100,13 @@ BEGIN
     RAISE EXCEPTION 'unknown automation mode "%"', mode
       USING ERRCODE = 'invalid_parameter_value',
             HINT = 'The modes are advisory, approval and automatic.';
+  END IF;
+  IF kind = 'create_materialized_view' AND mode <> 'advisory' THEN
+    -- its definition is a captured statement's text: pipeopt never runs it
+    RAISE EXCEPTION 'recommendations of kind create_materialized_view are advisory only'
+      USING ERRCODE = 'invalid_parameter_value',
+            DETAIL = 'A materialized view is defined by a captured statement, which pipeopt never runs as DDL.',
+            HINT = 'Run its script from pipeopt.storage_advice yourself, as the role that should own the view.';
   END IF;
   IF min_confidence IS NULL OR min_confidence < 0 OR min_confidence > 1 THEN
     RAISE EXCEPTION 'min_confidence must be between 0 and 1'
@@ -165,6 +180,9 @@ AS $f$
         JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
         JOIN pg_class t ON t.oid = i.indrelid JOIN pg_namespace tn ON tn.oid = t.relnamespace
        WHERE i.indexrelid = (target ->> 'indexrelid')::oid AND i.indrelid = (target ->> 'relid')::oid)
+    WHEN 'create_statistics' THEN @extschema@._storage_state(kind, target)
+    WHEN 'set_table_storage' THEN @extschema@._storage_state(kind, target)
+    WHEN 'create_materialized_view' THEN @extschema@._storage_state(kind, target)
   END
 $f$;
 

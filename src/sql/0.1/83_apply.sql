@@ -242,6 +242,7 @@ DECLARE
   attempt integer;
   state_before jsonb;
   next_status text;
+  storage jsonb;
 BEGIN
   SELECT * INTO a FROM @extschema@.advice x WHERE x.id = advice_id FOR UPDATE;
   IF NOT FOUND THEN
@@ -277,7 +278,8 @@ BEGIN
       SELECT format('%I.%I', n.nspname, c.relname) INTO ddl
         FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
         JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_am m ON m.oid = c.relam
-       WHERE i.indrelid = a.relid AND i.indisvalid AND m.amname = 'btree' AND i.indpred IS NULL
+       WHERE i.indrelid = a.relid AND i.indisvalid AND i.indpred IS NULL
+         AND m.amname = coalesce(a.target ->> 'method', 'btree')
          AND (i.indkey::int2[])[0:jsonb_array_length(a.target -> 'attnums') - 1]
              = ARRAY(SELECT x::smallint FROM jsonb_array_elements_text(a.target -> 'attnums') x)
        LIMIT 1;
@@ -291,6 +293,16 @@ BEGIN
       END IF;
       ddl := @extschema@._advice_ddl(a.kind, a.target, a.id);
       inverse := jsonb_build_object('action', 'drop_index', 'schema', obj_schema, 'name', obj_name);
+    ELSIF a.kind IN ('create_statistics', 'set_table_storage', 'create_materialized_view') THEN
+      -- the storage advisor's kinds (87_storage.sql)
+      storage := @extschema@._storage_claim(a, state);
+      IF NOT (storage ->> 'ok')::boolean THEN
+        RETURN storage;
+      END IF;
+      ddl := storage ->> 'ddl';
+      obj_schema := storage ->> 'schema';
+      obj_name := storage ->> 'name';
+      inverse := storage -> 'inverse';
     ELSE
       obj_schema := state -> 'index' ->> 0;
       obj_name := state -> 'index' ->> 1;
@@ -335,6 +347,17 @@ BEGIN
           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = obj_oid;
       END IF;
       inverse := jsonb_build_object('action', 'create_index', 'spec', @extschema@._index_spec(obj_oid));
+    ELSIF applied.inverse ->> 'action' IN ('drop_statistics', 'set_table_storage') THEN
+      -- the storage advisor's kinds (87_storage.sql)
+      storage := @extschema@._storage_undo(applied);
+      IF NOT (storage ->> 'ok')::boolean THEN
+        RETURN storage;
+      END IF;
+      ddl := storage ->> 'ddl';
+      obj_schema := storage ->> 'schema';
+      obj_name := storage ->> 'name';
+      obj_oid := (applied.inverse ->> 'oid')::oid;
+      inverse := storage -> 'inverse';
     ELSE
       -- recreate the index the change dropped, under its name if it is free
       obj_schema := applied.inverse -> 'spec' ->> 'schema';
@@ -424,6 +447,13 @@ BEGIN
                           ELSE l.inverse END,
            cleanup = _apply_finish.cleanup
      WHERE x.id = l.id;
+    IF l.kind IN ('create_statistics', 'set_table_storage') THEN
+      -- the storage advisor's kinds: the object created, the state left
+      UPDATE @extschema@.change_log x
+         SET object_oid = coalesce(f.object_oid, x.object_oid), state_after = f.state_after, inverse = f.inverse
+        FROM @extschema@._storage_finished(l) f
+       WHERE x.id = l.id;
+    END IF;
     IF l.action = 'apply' THEN
       new_status := 'applied';
       reason := 'applied: ' || l.ddl;
@@ -512,6 +542,13 @@ BEGIN
         RETURN NEXT;
       ELSE
         PERFORM @extschema@._apply_finish(l.id, false, 'interrupted before the index was built', NULL);
+      END IF;
+    ELSIF l.kind IN ('create_statistics', 'set_table_storage') THEN
+      -- one transaction: it committed or it did not
+      IF @extschema@._storage_done(l) THEN
+        PERFORM @extschema@._apply_finish(l.id, true, NULL, 'completed before an interruption');
+      ELSE
+        PERFORM @extschema@._apply_finish(l.id, false, 'interrupted before the change committed', NULL);
       END IF;
     ELSIF l.object_oid IS NULL OR NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = l.object_oid) THEN
       PERFORM @extschema@._apply_finish(l.id, true, NULL, 'completed before an interruption');

@@ -56,5 +56,17 @@ GRANT EXECUTE ON FUNCTION @extschema@.approve(bigint, text),
                           @extschema@.set_automation(text, text, double precision)
   TO pipeopt_approver;
 
+-- The storage advisor (87_storage*.sql): its advice and candidates, and
+-- what _advice_ddl calls to show its statements.
+GRANT SELECT ON @extschema@.storage_advice, @extschema@.storage_candidates
+  TO pipeopt_reader, pg_read_all_stats;
+GRANT EXECUTE ON FUNCTION @extschema@._storage_ddl(text, jsonb, bigint),
+                          @extschema@._storage_alter_table(oid, jsonb),
+                          @extschema@._storage_option_list(jsonb),
+                          @extschema@._storage_options(),
+                          @extschema@._storage_current(oid, text[]),
+                          @extschema@._view_name(jsonb, bigint)
+  TO pipeopt_reader, pg_read_all_stats;
+
 -- The view filters its rows itself (pg_read_all_stats or superuser only).
 GRANT SELECT ON @extschema@.parameter_samples TO PUBLIC;
