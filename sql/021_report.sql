@@ -165,6 +165,10 @@ SELECT max(length(l)) AS widest, count(*) AS lines,
        bool_or(l ~ '[\x01-\x09\x0b-\x1f\x7f-\x9f]') AS control_characters
   FROM regexp_split_to_table(pipeopt.report(), E'\n') l;
 SELECT pipeopt.report() = pipeopt.report() AS stable;
+-- what the terminal would obey or reorder: escape sequences, C1 controls,
+-- bidirectional overrides
+SELECT pipeopt._report_clean(E'a\x1b[31mb\u0085c\u202Ed\u2066e\t \n f') AS cleaned,
+       pipeopt._report_fit('0123456789', 8) AS cut, pipeopt._report_fit('01234567', 8) AS fits;
 -- one item per list
 \a\t
 SELECT mask(pipeopt.report(1));

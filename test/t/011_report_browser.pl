@@ -29,7 +29,7 @@ sub chromium
 {
 	my ($file, @args) = @_;
 	my ($out, $err) = ('', '');
-	my @cmd = ($chromium, '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
+	my @cmd = ($chromium, '--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run',
 		'--no-default-browser-check', '--disable-background-networking', '--disable-component-update',
 		'--disable-sync', '--disable-extensions', '--disable-default-apps', '--hide-scrollbars',
 		'--force-device-scale-factor=1', '--window-size=1000,2200', "--user-data-dir=$dir/profile",
