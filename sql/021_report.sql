@@ -255,6 +255,19 @@ SELECT * FROM exposition_errors(E'# HELP pipeopt_x a\n# TYPE pipeopt_x gauge\npi
 SELECT * FROM exposition_errors(pipeopt.metrics());
 SELECT line FROM regexp_split_to_table(pipeopt.metrics(), E'\n') line
  WHERE line ~ '^pipeopt_(build_info|changes|verdicts_current\{verdict="(improved|regressed)"|saving)';
+-- the findings metric counts what the findings view shows: a suppressed
+-- finding left out
+SELECT (SELECT count(*) FROM pipeopt.findings) AS findings,
+       (SELECT sum(value) FROM pipeopt.metric_values() WHERE metric = 'pipeopt_findings_current') AS metric;
+SELECT pipeopt.suppress('f000000000000002', 'select-star', 'the report test reads every column');
+SELECT (SELECT count(*) FROM pipeopt.findings) AS findings,
+       (SELECT sum(value) FROM pipeopt.metric_values() WHERE metric = 'pipeopt_findings_current') AS metric;
+SELECT pipeopt.unsuppress('f000000000000002', 'select-star');
+-- and a disabled rule's
+SET pipeopt.disabled_rules = 'not-in-subquery';
+SELECT (SELECT count(*) FROM pipeopt.findings) AS findings,
+       (SELECT sum(value) FROM pipeopt.metric_values() WHERE metric = 'pipeopt_findings_current') AS metric;
+RESET pipeopt.disabled_rules;
 SELECT pipeopt._prom_escape(E'a"b\\c\nd', true) AS label_value, pipeopt._prom_escape(E'a"b\\c\nd', false) AS help,
        pipeopt._prom_value('NaN') AS nan, pipeopt._prom_value('Infinity') AS inf,
        pipeopt._prom_value('-Infinity') AS minus_inf, pipeopt._prom_value(1e20) AS big;

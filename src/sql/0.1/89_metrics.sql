@@ -58,6 +58,21 @@ AS $f$
       JOIN @extschema@.advice a ON a.id = v.advice_id
      WHERE v.verdict IN ('improved', 'no_change', 'regressed') AND NOT v.reverted
        AND a.status IN ('applied', 'verified')
+  ), findings AS (
+    -- what pipeopt.findings shows (enabled rules, not suppressed), counted
+    -- without the view: it ranks by the whole history, too dear for a scrape
+    SELECT f.severity, count(*) AS n
+      FROM @extschema@.statement_findings f
+      JOIN @extschema@.statements st ON st.fingerprint = f.fingerprint
+      JOIN @extschema@.rules() r ON r.id = f.rule AND r.enabled
+     WHERE NOT EXISTS (SELECT 1 FROM @extschema@.suppressions x
+                        WHERE x.fingerprint = f.fingerprint AND x.rule = f.rule)
+     GROUP BY f.severity
+    UNION ALL
+    SELECT s.severity, count(*)
+      FROM @extschema@.schema_findings s
+      JOIN @extschema@.rules() r ON r.id = s.rule AND r.enabled
+     GROUP BY s.severity
   ), samples AS (
     SELECT 'pipeopt_build_info' AS metric,
            jsonb_build_object('version', (SELECT e.extversion FROM pg_catalog.pg_extension e WHERE e.extname = 'pipeopt'),
@@ -73,7 +88,7 @@ AS $f$
     SELECT 'pipeopt_statements_tracked', '{}', count(*) FROM @extschema@.statements
     UNION ALL
     SELECT 'pipeopt_findings_current', jsonb_build_object('severity', s.severity),
-           (SELECT count(*) FROM @extschema@.findings f WHERE f.severity = s.severity)
+           (SELECT coalesce(sum(f.n), 0) FROM findings f WHERE f.severity = s.severity)
       FROM unnest(ARRAY['error', 'warning', 'info']) s(severity)
     UNION ALL
     SELECT 'pipeopt_recommendations_current', jsonb_build_object('status', s.status),
