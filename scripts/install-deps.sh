@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install, idempotently, everything pipeopt needs to build, run, test and
-# benchmark on Debian 12 (pg_stat_statements ships in postgresql-15). When
+# benchmark on Debian 12 (pg_stat_statements ships in postgresql-15; headless
+# chromium renders the HTML report in test/t/011_report_browser.pl). When
 # every package is present it exits at once, without apt-get.
 set -euo pipefail
 
@@ -11,6 +12,7 @@ pkgs=(
   libpg-query-dev liblz4-dev lz4
   clang-14 libclang-rt-14-dev
   libipc-run-perl
+  chromium fonts-dejavu-core
 )
 
 missing=()

@@ -70,3 +70,23 @@ GRANT EXECUTE ON FUNCTION @extschema@._storage_ddl(text, jsonb, bigint),
 
 -- The view filters its rows itself (pg_read_all_stats or superuser only).
 GRANT SELECT ON @extschema@.parameter_samples TO PUBLIC;
+
+-- Reports and metrics (88_report.sql, 88_report_html.sql, 89_metrics.sql).
+-- The reports run as the caller and show what it may read (the history
+-- and statement texts need pg_read_all_stats); the metrics are counts and
+-- sums only, computed with the owner's rights.
+GRANT EXECUTE ON FUNCTION @extschema@.report(integer), @extschema@.report_html(integer),
+                          @extschema@.metrics(), @extschema@.metric_values(),
+                          @extschema@._report_clean(text), @extschema@._report_fit(text, integer),
+                          @extschema@._report_num(double precision, integer),
+                          @extschema@._report_time(timestamptz), @extschema@._report_access(),
+                          @extschema@._report_check_items(integer), @extschema@._report_history(),
+                          @extschema@._report_changes(integer), @extschema@._report_outcomes(integer),
+                          @extschema@._report_outcomes_by_kind(),
+                          @extschema@._html(text), @extschema@._svg_num(double precision),
+                          @extschema@._report_ms(double precision),
+                          @extschema@._report_svg_timeline(text, text, timestamptz, timestamptz),
+                          @extschema@._report_svg_before_after(integer),
+                          @extschema@._report_svg_top(integer, boolean),
+                          @extschema@._html_table(text, text[], text[])
+  TO pipeopt_reader, pg_read_all_stats;
