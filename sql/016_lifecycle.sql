@@ -76,6 +76,8 @@ RESET ROLE;
 GRANT pipeopt_reader TO lc_user;
 SET ROLE lc_user;
 SELECT count(*) > 0 AS reader_sees FROM pipeopt.recommendations;
+-- findings show every role's statements: pg_read_all_stats only
+SELECT count(*) FROM pipeopt.findings;
 SELECT pipeopt.reject(:r1, 'mine');
 RESET ROLE;
 

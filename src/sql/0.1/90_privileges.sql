@@ -37,9 +37,10 @@ GRANT SELECT ON @extschema@.recommendations, @extschema@.index_advice, @extschem
                 @extschema@.advisor_statements, @extschema@.index_candidates,
                 @extschema@.change_log, @extschema@.apply_requests,
                 @extschema@.automation, @extschema@.automation_policy,
-                @extschema@.verification, @extschema@.verification_statements,
-                @extschema@.findings
+                @extschema@.verification, @extschema@.verification_statements
   TO pipeopt_reader;
+-- (not findings: they show every role's statement texts and read the
+-- history, which are pg_read_all_stats's)
 GRANT SELECT ON @extschema@.recommendations, @extschema@.change_log, @extschema@.apply_requests,
                 @extschema@.automation, @extschema@.automation_policy,
                 @extschema@.verification, @extschema@.verification_statements
