@@ -38,6 +38,7 @@ OBJS = \
 	src/sqlapi/lifecycle_api.o \
 	src/apply/apply_worker.o \
 	src/apply/toplevel.o \
+	src/partition/partition_quals.o \
 	$(LINT_OBJS) \
 	$(CATALOG_OBJS) \
 	src/parse/pg_query_isolated.o

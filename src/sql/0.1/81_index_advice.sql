@@ -20,7 +20,8 @@
 
 CREATE TABLE @extschema@.advice (
   id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  kind             text NOT NULL CHECK (kind IN ('create_index', 'drop_index')),
+  kind             text NOT NULL CHECK (kind IN ('create_index', 'drop_index',
+                                                 'partition_table', 'drop_partitions')),
   status           text NOT NULL DEFAULT 'proposed'
                    CHECK (status IN ('proposed', 'approved', 'applying', 'applied', 'verified',
                                      'reverting', 'reverted', 'failed', 'rejected', 'obsolete',
@@ -163,6 +164,16 @@ AS $f$
       SELECT format('DROP INDEX CONCURRENTLY %I.%I', n.nspname, c.relname)
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
        WHERE c.oid = (target ->> 'indexrelid')::oid AND c.relkind = 'i')
+    -- the partition advisor (80_partition_script.sql, 86_partition.sql)
+    WHEN 'partition_table' THEN @extschema@._partition_script(target, id, 'apply')
+    WHEN 'drop_partitions' THEN (
+      SELECT string_agg(format(E'ALTER TABLE %I.%I DETACH PARTITION %I.%I;\nDROP TABLE %I.%I;',
+                               pn.nspname, p.relname, n.nspname, c.relname, n.nspname, c.relname),
+                        E'\n' ORDER BY j.o)
+        FROM jsonb_array_elements(target -> 'partitions') WITH ORDINALITY j(part, o)
+        JOIN pg_inherits i ON i.inhrelid = (j.part ->> 'relid')::oid AND i.inhparent = (target ->> 'relid')::oid
+        JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+        JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace pn ON pn.oid = p.relnamespace)
   END
 $f$;
 
