@@ -462,6 +462,7 @@ BEGIN
 
   -- after -----------------------------------------------------------------
   phase := 'after';
+  commit_after := false;
   step := step + 1;
   note := 'statistics for the planner';
   sql := format('ANALYZE %I.%I', nm.schema, nm.base);
@@ -473,6 +474,7 @@ BEGIN
   IF partman IS NOT NULL AND target ->> 'method' = 'range' AND nm.key_not_null THEN
     -- pg_partman creates <table>_default itself: ours steps aside and its
     -- rows are routed again once pg_partman has made its partitions
+    commit_after := false;
     step := step + 1;
     note := 'pg_partman creates its own default partition: set ours aside';
     sql := format('ALTER TABLE %s DETACH PARTITION %I.%I', part_qualified, nm.schema, left(nm.base, 40) || '_default');

@@ -211,8 +211,15 @@ AS $f$
     CASE WHEN pg_table_size(relid) >= pg_size_bytes(current_setting('pipeopt.max_online_rewrite_size'))
          THEN format('the table (%s) is not smaller than pipeopt.max_online_rewrite_size (%s)',
                      pg_size_pretty(pg_table_size(relid)), current_setting('pipeopt.max_online_rewrite_size')) END,
-    (SELECT format('%s %s does not include the partition key', CASE k.contype WHEN 'p' THEN 'primary key'
-                   WHEN 'u' THEN 'unique constraint' ELSE 'exclusion constraint' END, quote_ident(k.conname))
+    (SELECT format('%s %s does not include the partition key: widen it to (%s), which then no longer enforces (%s) alone',
+                   CASE k.contype WHEN 'p' THEN 'primary key'
+                   WHEN 'u' THEN 'unique constraint' ELSE 'exclusion constraint' END, quote_ident(k.conname),
+                   (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY u.o)
+                      FROM unnest(k.conkey || attnum) WITH ORDINALITY u(att, o)
+                      JOIN pg_attribute a ON a.attrelid = relid AND a.attnum = u.att),
+                   (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY u.o)
+                      FROM unnest(k.conkey) WITH ORDINALITY u(att, o)
+                      JOIN pg_attribute a ON a.attrelid = relid AND a.attnum = u.att))
        FROM pg_constraint k WHERE k.conrelid = relid AND k.contype IN ('p', 'u', 'x')
         AND NOT attnum = ANY (k.conkey) LIMIT 1),
     (SELECT format('foreign key %s of table %s references it', quote_ident(k.conname), k.conrelid::regclass)
@@ -530,6 +537,8 @@ BEGIN
                                            mean_ms double precision, blocks_before double precision,
                                            blocks_after double precision, saving_ms_per_hour double precision)
     ON COMMIT DROP;
+  CREATE TEMP TABLE pipeopt_part_eval (attnum smallint, spec jsonb, fingerprint text,
+    fraction double precision, unknown boolean, samples integer) ON COMMIT DROP;
   tables := 0;
 
   -- ---- partitioning: large plain tables the workload scans ----
@@ -547,8 +556,6 @@ BEGIN
      WHERE s.relid = tb.relid AND hours >= 1;
     growth_source := CASE WHEN per_day IS NOT NULL THEN 'captured inserts' ELSE 'the key''s history' END;
 
-    CREATE TEMP TABLE IF NOT EXISTS pipeopt_part_eval (attnum smallint, spec jsonb, fingerprint text,
-      fraction double precision, unknown boolean, samples integer) ON COMMIT DROP;
     TRUNCATE pipeopt_part_eval;
     FOR cand IN
       SELECT q.attnum, bool_and(q.op IN ('=', 'in')) AS equality_only
@@ -657,8 +664,8 @@ BEGIN
   UPDATE @extschema@.advisor_runs r SET recommendations = advise_partitions.recommendations + drop_recommendations,
                                         finished_at = clock_timestamp()
    WHERE r.run_id = advise_partitions.run_id;
-  DROP TABLE pipeopt_part_stmts, pipeopt_part_samples, pipeopt_part_quals, pipeopt_part_new, pipeopt_part_affected;
-  DROP TABLE IF EXISTS pipeopt_part_eval;
+  DROP TABLE pipeopt_part_stmts, pipeopt_part_samples, pipeopt_part_quals, pipeopt_part_new, pipeopt_part_affected,
+             pipeopt_part_eval;
 END
 $f$;
 COMMENT ON FUNCTION @extschema@.advise_partitions(text, integer, integer) IS
