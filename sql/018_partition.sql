@@ -215,3 +215,38 @@ SET ROLE pt18_reader;
 SELECT kind, script IS NOT NULL AS reader_sees_script FROM pipeopt.partition_advice WHERE id = :events_advice;
 RESET ROLE;
 DROP ROLE pt18_reader;
+
+-- 8. List and hash layouts: a few common values get a partition each; a
+-- column of many values compared only for equality is hashed. Both
+-- migrate with the same rows.
+CREATE TABLE pt18.regions (id int, region text NOT NULL, v int);
+INSERT INTO pt18.regions SELECT g, (ARRAY['eu', 'us', 'asia'])[1 + g % 3], g FROM generate_series(1, 3000) g;
+CREATE TABLE pt18.orders2 (id int, customer int NOT NULL, v int, PRIMARY KEY (customer, id));
+INSERT INTO pt18.orders2 SELECT g, g % 500, g FROM generate_series(1, 3000) g;
+ANALYZE pt18.regions;
+ANALYZE pt18.orders2;
+CREATE TEMP TABLE layouts AS
+SELECT c.oid AS relid, pipeopt._partition_candidate(c.oid, 2::smallint, 8192, 300, NULL, true)
+         || jsonb_build_object('relid', c.oid, 'attnum', 2) AS spec
+  FROM pg_class c WHERE c.oid IN ('pt18.regions'::regclass, 'pt18.orders2'::regclass);
+SELECT relid::regclass, spec ->> 'method' AS method, spec -> 'values' AS list_values, spec ->> 'modulus' AS modulus
+  FROM layouts ORDER BY 1;
+CREATE TEMP TABLE regions_copy AS SELECT * FROM pt18.regions;
+CREATE TEMP TABLE orders2_copy AS SELECT * FROM pt18.orders2;
+DO $$
+DECLARE st record; l record;
+BEGIN
+  FOR l IN SELECT * FROM layouts LOOP
+    FOR st IN SELECT s.* FROM pipeopt._partition_steps(l.spec, l.relid::bigint, 'apply') s
+               WHERE s.phase IN ('prepare', 'copy', 'swap') ORDER BY s.step LOOP
+      EXECUTE st.sql;
+    END LOOP;
+  END LOOP;
+END
+$$;
+SELECT c.oid::regclass AS relation, c.relkind, (SELECT count(*) FROM pg_inherits WHERE inhparent = c.oid) AS partitions
+  FROM pg_class c WHERE c.oid IN ('pt18.regions'::regclass, 'pt18.orders2'::regclass) ORDER BY 1;
+SELECT (SELECT count(*) FROM (SELECT * FROM pt18.regions EXCEPT ALL SELECT * FROM regions_copy) x)
+     + (SELECT count(*) FROM (SELECT * FROM regions_copy EXCEPT ALL SELECT * FROM pt18.regions) x) AS regions_differences,
+       (SELECT count(*) FROM (SELECT * FROM pt18.orders2 EXCEPT ALL SELECT * FROM orders2_copy) x)
+     + (SELECT count(*) FROM (SELECT * FROM orders2_copy EXCEPT ALL SELECT * FROM pt18.orders2) x) AS orders_differences;
