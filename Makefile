@@ -40,6 +40,7 @@ OBJS = \
 	src/apply/toplevel.o \
 	src/storage/storage_quals.o \
 	src/storage/storage_api.o \
+	src/partition/partition_quals.o \
 	$(LINT_OBJS) \
 	$(CATALOG_OBJS) \
 	src/parse/pg_query_isolated.o

@@ -16,7 +16,7 @@ echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 failed=()
 for b in capture_tick lint_throughput pgbench_overhead param_sample_overhead whatif_accuracy \
-  index_advice_runtime advise_samples index_selection brin; do
+  index_advice_runtime advise_samples index_selection brin partition; do
   echo
   echo "=== $b ==="
   # The reference implementation of Extend is fetched outside this

@@ -95,5 +95,7 @@ psql_demo -U postgres -c "WITH applied AS (SELECT min(finished_at) AS at FROM pi
     FROM pipeopt.top_statements t, applied a, pipeopt.statement_history(t.fingerprint) h
    WHERE t.query ~ '^SELECT .*shop\.'
    GROUP BY t.query ORDER BY 2 DESC NULLS LAST"
+say "The report (pipeopt.report(); pipeopt.report_html() is the same as one HTML page)"
+psql_demo -U postgres -Atc "SELECT pipeopt.report()"
 echo
 echo "Done. The cluster is removed on exit."

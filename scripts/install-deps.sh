@@ -9,6 +9,7 @@ pkgs=(
   make gcc binutils
   postgresql-15 postgresql-server-dev-15
   postgresql-15-hypopg
+  postgresql-15-partman
   libpg-query-dev liblz4-dev lz4
   clang-14 libclang-rt-14-dev
   libipc-run-perl

@@ -20,7 +20,9 @@ SELECT extname, extversion, extrelocatable, n.nspname AS schema
   FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
  WHERE extname = 'pipeopt';
 
--- Every function pins its search_path (or is C and needs none).
+-- Every function pins its search_path (or is C and needs none), but the
+-- procedures of a partition migration: they commit between batches, which a
+-- SET clause forbids, and check the search_path themselves.
 SELECT p.proname
   FROM pg_proc p
  WHERE p.pronamespace = 'pipeopt'::regnamespace

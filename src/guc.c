@@ -38,6 +38,8 @@ int			pipeopt_apply_max_attempts = 3;
 int			pipeopt_apply_retry_delay = 300;
 double		pipeopt_cost_per_cpu_hour = 0;
 double		pipeopt_cost_per_gb_month = 0;
+int			pipeopt_partition_min_size = 1024 * 1024;
+int			pipeopt_max_online_rewrite_size = 4 * 1024 * 1024;
 
 /* Every name in pipeopt.disabled_rules must be a rule. */
 static bool
@@ -268,6 +270,25 @@ pipeopt_define_gucs(void)
 							 PGC_USERSET,
 							 0,
 							 NULL, NULL, NULL);
+
+	/* the partition advisor (src/sql/0.1/86_partition.sql) */
+	DefineCustomIntVariable("pipeopt.partition_min_size",
+							"Smallest table the partition advisor considers.",
+							NULL,
+							&pipeopt_partition_min_size,
+							1024 * 1024, 0, INT_MAX,
+							PGC_SUSET,
+							GUC_UNIT_KB,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("pipeopt.max_online_rewrite_size",
+							"Largest table pipeopt partitions itself once the change is approved.",
+							"A partitioning of a larger table stays advisory: its migration script is "
+							"shown, not run.",
+							&pipeopt_max_online_rewrite_size,
+							4 * 1024 * 1024, 0, INT_MAX,
+							PGC_SUSET,
+							GUC_UNIT_KB,
+							NULL, NULL, NULL);
 
 	/* sizes of shared memory: only when loaded at server start */
 	if (process_shared_preload_libraries_in_progress)

@@ -47,6 +47,8 @@ extern int	pipeopt_apply_max_attempts;
 extern int	pipeopt_apply_retry_delay;	/* seconds, doubled per attempt */
 extern double pipeopt_cost_per_cpu_hour;	/* 0 = no money in the ranking */
 extern double pipeopt_cost_per_gb_month;
+extern int	pipeopt_partition_min_size;	/* kB */
+extern int	pipeopt_max_online_rewrite_size;	/* kB */
 extern void pipeopt_define_gucs(void);
 
 /* capture/registry.c: shared memory of the workers */

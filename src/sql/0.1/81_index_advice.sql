@@ -23,7 +23,9 @@ CREATE TABLE @extschema@.advice (
   kind             text NOT NULL CHECK (kind IN ('create_index', 'drop_index',
                                                  -- the storage advisor (87_storage.sql)
                                                  'create_statistics', 'set_table_storage',
-                                                 'create_materialized_view')),
+                                                 'create_materialized_view',
+                                                 -- the partition advisor (86_partition.sql)
+                                                 'partition_table', 'drop_partitions')),
   status           text NOT NULL DEFAULT 'proposed'
                    CHECK (status IN ('proposed', 'approved', 'applying', 'applied', 'verified',
                                      'reverting', 'reverted', 'failed', 'rejected', 'obsolete',
@@ -171,6 +173,16 @@ AS $f$
     WHEN 'create_statistics' THEN @extschema@._storage_ddl(kind, target, id)
     WHEN 'set_table_storage' THEN @extschema@._storage_ddl(kind, target, id)
     WHEN 'create_materialized_view' THEN @extschema@._storage_ddl(kind, target, id)
+    -- the partition advisor (80_partition_script.sql, 86_partition.sql)
+    WHEN 'partition_table' THEN @extschema@._partition_script(target, id, 'apply')
+    WHEN 'drop_partitions' THEN (
+      SELECT string_agg(format(E'ALTER TABLE %I.%I DETACH PARTITION %I.%I;\nDROP TABLE %I.%I;',
+                               pn.nspname, p.relname, n.nspname, c.relname, n.nspname, c.relname),
+                        E'\n' ORDER BY j.o)
+        FROM jsonb_array_elements(target -> 'partitions') WITH ORDINALITY j(part, o)
+        JOIN pg_inherits i ON i.inhrelid = (j.part ->> 'relid')::oid AND i.inhparent = (target ->> 'relid')::oid
+        JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+        JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace pn ON pn.oid = p.relnamespace)
   END
 $f$;
 

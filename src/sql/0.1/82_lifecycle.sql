@@ -55,7 +55,9 @@ CREATE TABLE @extschema@.automation (
   kind            text PRIMARY KEY CHECK (kind IN ('create_index', 'drop_index',
                                                    -- the storage advisor (87_storage.sql)
                                                    'create_statistics', 'set_table_storage',
-                                                   'create_materialized_view')),
+                                                   'create_materialized_view',
+                                                   -- the partition advisor (86_partition.sql)
+                                                   'partition_table', 'drop_partitions')),
   mode            text NOT NULL CHECK (mode IN ('advisory', 'approval', 'automatic')),
   min_confidence  double precision NOT NULL CHECK (min_confidence BETWEEN 0 AND 1),
   updated_by      name NOT NULL,
@@ -77,7 +79,10 @@ AS $f$
                  ('create_statistics', 'automatic', 0.8::double precision),
                  ('set_table_storage', 'approval', 0.9::double precision),
                  -- never applied by pipeopt (see set_automation)
-                 ('create_materialized_view', 'advisory', 0.9::double precision)) d(kind, mode, min_confidence)
+                 ('create_materialized_view', 'advisory', 0.9::double precision),
+                 -- the partition advisor: a table rewrite needs a DBA; dropping data is advice only
+                 ('partition_table', 'approval', 0.9::double precision),
+                 ('drop_partitions', 'advisory', 0.95::double precision)) d(kind, mode, min_confidence)
     LEFT JOIN @extschema@.automation a ON a.kind = d.kind
 $f$;
 CREATE VIEW @extschema@.automation_policy AS
@@ -183,6 +188,29 @@ AS $f$
     WHEN 'create_statistics' THEN @extschema@._storage_state(kind, target)
     WHEN 'set_table_storage' THEN @extschema@._storage_state(kind, target)
     WHEN 'create_materialized_view' THEN @extschema@._storage_state(kind, target)
+    -- a plain table to partition: its name, key, columns and constraints
+    WHEN 'partition_table' THEN (
+      SELECT jsonb_build_object(
+               'table', jsonb_build_array(n.nspname, c.relname),
+               'key', (SELECT jsonb_build_array(a.attname, format_type(a.atttypid, a.atttypmod))
+                         FROM pg_attribute a WHERE a.attrelid = c.oid
+                          AND a.attnum = (target ->> 'attnum')::smallint AND NOT a.attisdropped),
+               'columns', (SELECT md5(string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod), ',' ORDER BY a.attnum))
+                             FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
+               'constraints', (SELECT md5(string_agg(k.conname || ' ' || pg_get_constraintdef(k.oid), ',' ORDER BY k.conname))
+                                 FROM pg_constraint k WHERE k.conrelid = c.oid))
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+       WHERE c.oid = (target ->> 'relid')::oid AND c.relkind = 'r')
+    -- partitions to drop: those still attached
+    WHEN 'drop_partitions' THEN (
+      SELECT jsonb_build_object('table', jsonb_build_array(pn.nspname, p.relname),
+                                'partitions', (SELECT jsonb_agg(c.relname ORDER BY c.relname)
+                                                 FROM jsonb_array_elements(target -> 'partitions') j
+                                                 JOIN pg_inherits i ON i.inhrelid = (j ->> 'relid')::oid
+                                                                   AND i.inhparent = p.oid
+                                                 JOIN pg_class c ON c.oid = i.inhrelid))
+        FROM pg_class p JOIN pg_namespace pn ON pn.oid = p.relnamespace
+       WHERE p.oid = (target ->> 'relid')::oid AND p.relkind = 'p')
   END
 $f$;
 
@@ -227,6 +255,12 @@ BEGIN
   END IF;
   IF a.kind = 'drop_index' AND (state ->> 'protected')::boolean THEN
     RETURN 'the index backs a constraint or the replica identity';
+  END IF;
+  IF a.kind = 'partition_table'
+     AND cardinality(@extschema@._partition_blockers(a.relid, (a.target ->> 'attnum')::smallint)) > 0 THEN
+    RETURN 'pipeopt would not migrate it itself: '
+           || array_to_string(@extschema@._partition_blockers(a.relid, (a.target ->> 'attnum')::smallint), '; ')
+           || ' (pipeopt.partition_script() shows the migration to run by hand)';
   END IF;
   IF a.kind = 'drop_index' AND @extschema@._index_spec((a.target ->> 'indexrelid')::oid) IS NULL THEN
     RETURN 'the index has expressions or a predicate, so pipeopt could not recreate it on rollback';

@@ -204,7 +204,7 @@ RETURNS boolean
 LANGUAGE sql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $f$
-  SELECT (action = 'apply') = (kind = 'create_index')
+  SELECT kind IN ('create_index', 'drop_index') AND (action = 'apply') = (kind = 'create_index')
 $f$;
 
 -- Move a recommendation to status, with the note that says why.
@@ -303,6 +303,19 @@ BEGIN
       obj_schema := storage ->> 'schema';
       obj_name := storage ->> 'name';
       inverse := storage -> 'inverse';
+    ELSIF a.kind = 'partition_table' THEN
+      -- the partition advisor: the migration runs as a procedure whose
+      -- steps are generated when it starts (86_partition.sql)
+      ddl := @extschema@._partition_claim(a);
+      IF ddl IS NOT NULL THEN
+        RETURN jsonb_build_object('ok', false, 'reason', ddl);
+      END IF;
+      obj_schema := state -> 'table' ->> 0;
+      obj_name := (SELECT x.new_name FROM @extschema@._partition_names(a.target, a.id) x);
+      ddl := format('CALL %I._partition_run(%s, %L)', '@extschema@', a.id, 'apply');
+      inverse := jsonb_build_object('action', 'unpartition');
+    ELSIF a.kind = 'drop_partitions' THEN
+      RETURN jsonb_build_object('ok', false, 'reason', 'dropping partitions is advice only: run it by hand');
     ELSE
       obj_schema := state -> 'index' ->> 0;
       obj_name := state -> 'index' ->> 1;
@@ -330,7 +343,18 @@ BEGIN
     IF NOT FOUND THEN
       RETURN jsonb_build_object('ok', false, 'reason', 'no record of the change to roll back');
     END IF;
-    IF applied.inverse ->> 'action' = 'drop_index' THEN
+    IF applied.inverse ->> 'action' = 'unpartition' THEN
+      -- back to the original table, kept under another name (86_partition.sql)
+      ddl := @extschema@._partition_claim(a, applied);
+      IF ddl IS NOT NULL THEN
+        RETURN jsonb_build_object('ok', false, 'reason', ddl);
+      END IF;
+      obj_schema := applied.state_before -> 'table' ->> 0;
+      obj_name := applied.state_before -> 'table' ->> 1;
+      obj_oid := a.relid;
+      ddl := format('CALL %I._partition_run(%s, %L)', '@extschema@', a.id, 'rollback');
+      inverse := jsonb_build_object('action', 'partition');
+    ELSIF applied.inverse ->> 'action' = 'drop_index' THEN
       -- drop the index the change created: the same OID under the same name
       obj_oid := (applied.inverse ->> 'indexrelid')::oid;
       obj_schema := applied.inverse ->> 'schema';
@@ -466,6 +490,18 @@ BEGIN
        SET status = new_status, status_reason = reason, next_attempt_at = NULL,
            status_changed_at = now(), updated_at = now()
      WHERE x.id = a.id;
+    IF l.kind = 'partition_table' THEN
+      -- what the table is now: partitioned (apply) or plain again (rollback)
+      UPDATE @extschema@.change_log x
+         SET state_after = (SELECT jsonb_build_object('table', jsonb_build_array(n.nspname, c.relname),
+                                                      'relkind', c.relkind,
+                                                      'partitions', (SELECT count(*) FROM pg_inherits i
+                                                                      WHERE i.inhparent = c.oid))
+                              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                             WHERE n.nspname = l.state_before -> 'table' ->> 0
+                               AND c.relname = l.state_before -> 'table' ->> 1)
+       WHERE x.id = l.id AND l.action = 'apply';
+    END IF;
     RETURN new_status;
   END IF;
 
@@ -513,6 +549,13 @@ AS $f$
      AND @extschema@._creates_index(l.action, l.kind)
      AND NOT i.valid
      AND i.indrelid = coalesce((l.target ->> 'relid')::oid, i.indrelid)
+  UNION ALL
+  -- a partitioning whose swap did not commit: remove what it made
+  SELECT format('CALL %I._partition_abort(%s, %L)', '@extschema@', l.advice_id, l.action)
+    FROM @extschema@.change_log l
+   WHERE l.id = log_id AND l.outcome = 'running' AND l.kind = 'partition_table'
+     AND NOT @extschema@._partition_swapped(l.target, l.advice_id, l.action,
+                                            CASE WHEN l.action = 'rollback' THEN l.object_name END)
 $f$;
 
 -- Settle the changes a crash or a killed worker interrupted (the caller
@@ -532,7 +575,17 @@ DECLARE
 BEGIN
   FOR l IN SELECT * FROM @extschema@.change_log x WHERE x.outcome = 'running' ORDER BY x.id LOOP
     creates := @extschema@._creates_index(l.action, l.kind);
-    IF creates THEN
+    IF l.kind = 'partition_table' THEN
+      -- the swap committed: done; else remove what the attempt made
+      IF @extschema@._partition_swapped(l.target, l.advice_id, l.action,
+                                        CASE WHEN l.action = 'rollback' THEN l.object_name END) THEN
+        PERFORM @extschema@._apply_finish(l.id, true, NULL, 'completed before an interruption');
+      ELSE
+        log_id := l.id;
+        cleanup_ddl := @extschema@._apply_leftover(l.id);
+        RETURN NEXT;
+      END IF;
+    ELSIF creates THEN
       SELECT * INTO idx FROM @extschema@._index_named(l.object_schema, l.object_name);
       IF FOUND AND idx.valid THEN
         PERFORM @extschema@._apply_finish(l.id, true, NULL, 'completed before an interruption');

@@ -2,6 +2,7 @@
 
 REVOKE ALL ON ALL TABLES IN SCHEMA @extschema@ FROM PUBLIC;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA @extschema@ FROM PUBLIC;
+REVOKE ALL ON ALL PROCEDURES IN SCHEMA @extschema@ FROM PUBLIC;
 GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.parse_statement(text),
                           @extschema@.fingerprint(text),
@@ -49,6 +50,17 @@ GRANT SELECT ON @extschema@.recommendations, @extschema@.change_log, @extschema@
 GRANT EXECUTE ON FUNCTION @extschema@._advice_ddl(text, jsonb, bigint),
                           @extschema@._advice_index_name(jsonb, bigint),
                           @extschema@._automation()
+  TO pipeopt_reader, pg_read_all_stats;
+-- the partition advisor's view and script (86_partition.sql)
+GRANT SELECT ON @extschema@.partition_advice TO pipeopt_reader, pg_read_all_stats;
+GRANT EXECUTE ON FUNCTION @extschema@.partition_script(bigint, text),
+                          @extschema@._partition_script(jsonb, bigint, text),
+                          @extschema@._partition_steps(jsonb, bigint, text),
+                          @extschema@._partition_names(jsonb, bigint, name),
+                          @extschema@._partition_layout(jsonb, name),
+                          @extschema@._partition_batch(jsonb, text, text, text, text, text, text, integer, boolean),
+                          @extschema@._partition_columns(oid),
+                          @extschema@._partition_sequences(oid)
   TO pipeopt_reader, pg_read_all_stats;
 GRANT EXECUTE ON FUNCTION @extschema@.approve(bigint, text),
                           @extschema@.reject(bigint, text),
