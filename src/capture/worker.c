@@ -379,8 +379,9 @@ start_apply_worker(void)
 
 /*
  * One tick: capture, analyze what is new, and every
- * pipeopt.advise_interval run the index advisor, then the storage advisor,
- * over the whole workload (the first tick of a worker included). A failed advisor run is retried
+ * pipeopt.advise_interval run the index advisor, then the storage and the
+ * partition advisors, over the whole workload (the first tick of a worker
+ * included). A failed advisor run is retried
  * at the next tick. Then approve by policy, and start an apply worker for
  * the changes due (each tick, so backoffs and the window are honoured).
  */
@@ -401,6 +402,7 @@ run_tick(MemoryContext tick_cxt)
 		ok = run_step(tick_cxt, "advise", "SELECT * FROM pipeopt.advise_indexes()", NULL);
 		/* after the index advisor: a BRIN supersedes the B-tree it proposed */
 		ok = run_step(tick_cxt, "advise storage", "SELECT * FROM pipeopt.advise_storage()", NULL) && ok;
+		ok = run_step(tick_cxt, "advise partitions", "SELECT * FROM pipeopt.advise_partitions()", NULL) && ok;
 		if (ok)
 			last_advise = GetCurrentTimestamp();
 	}
