@@ -38,6 +38,9 @@ OBJS = \
 	src/sqlapi/lifecycle_api.o \
 	src/apply/apply_worker.o \
 	src/apply/toplevel.o \
+	src/verify/ratio_test.o \
+	src/verify/relations.o \
+	src/sqlapi/verify_api.o \
 	$(LINT_OBJS) \
 	$(CATALOG_OBJS) \
 	src/parse/pg_query_isolated.o

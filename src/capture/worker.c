@@ -14,8 +14,9 @@
  * pipeopt.capture()", then "SELECT * FROM pipeopt.analyze()" (the analyze
  * stage, for the statements the capture touched), and every
  * pipeopt.advise_interval "SELECT * FROM pipeopt.advise_indexes()"; then
- * "SELECT pipeopt._auto_approve()" and, when a change is due, an apply
- * worker (apply/apply.h) is started. Each step runs in
+ * "SELECT pipeopt._auto_approve()", "SELECT * FROM pipeopt.verify_changes()"
+ * (the effectiveness monitor) and, when a change or a revert is due, an
+ * apply worker (apply/apply.h) is started. Each step runs in
  * its own transaction, so a tick does exactly what a user calling the
  * functions does and an analysis that fails never holds back the capture.
  * A failed step is logged, recorded in pipeopt.capture_failures in a fresh
@@ -380,8 +381,9 @@ start_apply_worker(void)
  * One tick: capture, analyze what is new, and every
  * pipeopt.advise_interval run the index advisor over the whole workload
  * (the first tick of a worker included). A failed advisor run is retried
- * at the next tick. Then approve by policy, and start an apply worker for
- * the changes due (each tick, so backoffs and the window are honoured).
+ * at the next tick. Then approve by policy, judge the changes whose
+ * validation window closed, and start an apply worker for the changes and
+ * reverts due (each tick, so backoffs and the window are honoured).
  */
 static void
 run_tick(MemoryContext tick_cxt)
@@ -402,7 +404,9 @@ run_tick(MemoryContext tick_cxt)
 			last_advise = GetCurrentTimestamp();
 	}
 	(void) run_step(tick_cxt, "approve", "SELECT pipeopt._auto_approve()", NULL);
-	if (run_step(tick_cxt, "apply", "SELECT pipeopt._apply_pending()", &pending) && pending)
+	(void) run_step(tick_cxt, "verify", "SELECT * FROM pipeopt.verify_changes()", NULL);
+	if (run_step(tick_cxt, "apply", "SELECT pipeopt._apply_pending() OR pipeopt._revert_pending()",
+				 &pending) && pending)
 		start_apply_worker();
 	pipeopt_registry_note_tick(MyDatabaseId, ok);
 }
