@@ -1,7 +1,12 @@
 -- The effectiveness monitor: the statistical test, its false revert rate
 -- under pure noise, and changes applied by the apply worker judged on the
--- samples of real statements (captures driven by hand).
+-- samples of real statements (captures driven by hand). In a database of
+-- its own, so that no other test's changes are judged with these.
 \set SHOW_CONTEXT never
+SELECT current_database() AS home \gset
+CREATE DATABASE regress_monitor;
+\c regress_monitor
+CREATE EXTENSION pipeopt CASCADE;
 
 -- ---------------------------------------------------------------------
 -- The test: Welch's t-test on per-interval ratios. Five intervals of one
@@ -106,7 +111,6 @@ SELECT improved, improved >= 900 AS seen FROM pg_temp.simulate(1000, 10, 0.1, -0
 -- ---------------------------------------------------------------------
 -- the statements run inside a function: count them too
 SET pg_stat_statements.track = 'all';
-SELECT setval(pg_get_serial_sequence('pipeopt.advice', 'id'), 2000) IS NOT NULL AS ids_from_2001;
 CREATE SCHEMA mo;
 CREATE FUNCTION mo.fill(t regclass) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
@@ -280,3 +284,5 @@ SELECT has_table_privilege('pipeopt_reader', 'pipeopt.prediction_accuracy', 'SEL
        has_function_privilege('pipeopt_approver', 'pipeopt.verify_changes()', 'EXECUTE') AS approver_judges;
 RESET pg_stat_statements.track;
 RESET pipeopt.validation_window;
+\c :home
+DROP DATABASE regress_monitor;
