@@ -331,6 +331,13 @@ DECLARE
   id bigint;
   judged text;
 BEGIN
+  -- DROP EXTENSION locks pipeopt's tables in the order the install script
+  -- created them: take them in that order too, so that a DROP racing a
+  -- tick waits for it (or the tick for the DROP) instead of deadlocking
+  LOCK TABLE @extschema@.statements, @extschema@.captures, @extschema@.samples, @extschema@.advice,
+             @extschema@.advice_statements, @extschema@.change_log, @extschema@.verification,
+             @extschema@.verification_statements
+    IN ACCESS SHARE MODE;
   -- one monitor at a time (the worker and a DBA may both call it)
   PERFORM pg_advisory_xact_lock('@extschema@.verification'::regclass::oid::bigint);
   -- reverts whose rollback succeeded after an interruption

@@ -49,9 +49,10 @@ RETURNS bigint
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $f$
+  -- advice before verification: the order DROP EXTENSION locks them in
   SELECT v.advice_id
-    FROM @extschema@.verification v
-    JOIN @extschema@.advice a ON a.id = v.advice_id
+    FROM @extschema@.advice a
+    JOIN @extschema@.verification v ON v.advice_id = a.id
    CROSS JOIN LATERAL @extschema@._revert_failures(v.advice_id, v.change_id) f
    WHERE v.revert_requested_at IS NOT NULL AND NOT v.reverted AND v.revert_outcome IS NULL
      AND a.status IN ('applied', 'verified')
