@@ -231,18 +231,21 @@ BEGIN
   SELECT * INTO a FROM @extschema@._mix_test(b_from, b_to, l.finished_at, w_to, affected, threshold / 100);
   SELECT * INTO w FROM @extschema@._mix_test(b_from, b_to, l.finished_at, w_to, NULL, threshold / 100);
 
-  SELECT coalesce(sum(o.calls) FILTER (WHERE NOT o.after), 0) AS calls_before,
-         coalesce(sum(o.calls) FILTER (WHERE o.after), 0) AS calls_after,
-         sum(o.ms) FILTER (WHERE NOT o.after) / nullif(sum(o.calls) FILTER (WHERE NOT o.after), 0) AS ms_before,
-         sum(o.ms) FILTER (WHERE o.after) / nullif(sum(o.calls) FILTER (WHERE o.after), 0) AS ms_after,
-         sum(o.blocks) FILTER (WHERE NOT o.after)::double precision
-           / nullif(sum(o.calls) FILTER (WHERE NOT o.after), 0) AS blocks_before,
-         sum(o.blocks) FILTER (WHERE o.after)::double precision
-           / nullif(sum(o.calls) FILTER (WHERE o.after), 0) AS blocks_after,
-         count(DISTINCT o.fingerprint) AS statements
+  -- their calls, and plain means over those called both before and after
+  -- (a statement run only on one side would tilt them)
+  SELECT coalesce(sum(x.calls_before), 0) AS calls_before, coalesce(sum(x.calls_after), 0) AS calls_after,
+         sum(x.mean_ms_before * x.calls_before) FILTER (WHERE x.both)
+           / nullif(sum(x.calls_before) FILTER (WHERE x.both), 0) AS ms_before,
+         sum(x.mean_ms_after * x.calls_after) FILTER (WHERE x.both)
+           / nullif(sum(x.calls_after) FILTER (WHERE x.both), 0) AS ms_after,
+         sum(x.blocks_per_call_before * x.calls_before) FILTER (WHERE x.both)
+           / nullif(sum(x.calls_before) FILTER (WHERE x.both), 0) AS blocks_before,
+         sum(x.blocks_per_call_after * x.calls_after) FILTER (WHERE x.both)
+           / nullif(sum(x.calls_after) FILTER (WHERE x.both), 0) AS blocks_after,
+         count(*) AS statements
     INTO m
-    FROM @extschema@._verify_observations(b_from, b_to, l.finished_at, w_to) o
-   WHERE o.fingerprint = ANY (affected);
+    FROM (SELECT s.*, s.calls_before > 0 AND s.calls_after > 0 AS both
+            FROM @extschema@.verification_statements s WHERE s.change_id = v.change_id) x;
   -- the windows as the captures cover them
   SELECT min(c.interval_start) FILTER (WHERE c.interval_start < l.finished_at),
          max(c.captured_at) FILTER (WHERE c.interval_start < l.finished_at),
@@ -274,12 +277,21 @@ BEGIN
          basis = judged_on, statements = m.statements,
          verdict = result, decided_at = now(),
          detail = concat_ws('; ',
-           format('%s affected statement(s) (%s): %s calls before, %s after, %s ms -> %s ms per call, %s%% at the baseline''s mix (p = %s)',
+           format('%s affected statement(s) (%s): %s calls before, %s after',
                   m.statements, CASE judged_on WHEN 'table' THEN 'naming its table' ELSE 'from the recommendation' END,
-                  m.calls_before, m.calls_after, round(m.ms_before::numeric, 3), round(m.ms_after::numeric, 3),
-                  round(a.change_pct::numeric, 1), round(a.p_value::numeric, 4)),
-           format('workload %s%% (p = %s)', round(w.change_pct::numeric, 1),
-                  round(w.p_value::numeric, 4)),
+                  m.calls_before, m.calls_after),
+           CASE WHEN m.ms_before IS NOT NULL AND m.ms_after IS NOT NULL
+                THEN format('%s ms -> %s ms per call', round(m.ms_before::numeric, 3), round(m.ms_after::numeric, 3)) END,
+           CASE WHEN a.change_pct IS NOT NULL
+                THEN format('%s%% at the baseline''s mix (%s)', round(a.change_pct::numeric, 1),
+                            CASE WHEN a.p_value IS NULL THEN 'not tested'
+                                 WHEN a.p_value < 0.0001 THEN 'p < 0.0001'
+                                 ELSE 'p = ' || round(a.p_value::numeric, 4) END) END,
+           CASE WHEN w.change_pct IS NOT NULL
+                THEN format('workload %s%% (%s)', round(w.change_pct::numeric, 1),
+                            CASE WHEN w.p_value IS NULL THEN 'not tested'
+                                 WHEN w.p_value < 0.0001 THEN 'p < 0.0001'
+                                 ELSE 'p = ' || round(w.p_value::numeric, 4) END) END,
            CASE WHEN ended IS NOT NULL THEN 'the window ended early: the change was rolled back' END,
            CASE WHEN result = 'insufficient'
                 THEN format('too few calls or capture intervals to judge (pipeopt.validation_min_calls = %s, at least 2 intervals each side)',
