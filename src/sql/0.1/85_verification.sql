@@ -17,7 +17,8 @@
  *   insufficient too few calls before or after to say (window closed)
  *
  * mean_ms_* and blocks_per_call_* are plain means over the affected
- * statements; change_pct and the p-values compare the statements at the
+ * statements called both before and after (calls_* count them all);
+ * change_pct and the p-values compare the statements at the
  * baseline's mix (each statement's calls priced at its own baseline mean),
  * so a shift in which statements run is not read as a change in speed.
  */
