@@ -41,6 +41,9 @@ OBJS = \
 	src/storage/storage_quals.o \
 	src/storage/storage_api.o \
 	src/partition/partition_quals.o \
+	src/verify/ratio_test.o \
+	src/verify/relations.o \
+	src/sqlapi/verify_api.o \
 	$(LINT_OBJS) \
 	$(CATALOG_OBJS) \
 	src/parse/pg_query_isolated.o

@@ -40,6 +40,19 @@ double		pipeopt_cost_per_cpu_hour = 0;
 double		pipeopt_cost_per_gb_month = 0;
 int			pipeopt_partition_min_size = 1024 * 1024;
 int			pipeopt_max_online_rewrite_size = 4 * 1024 * 1024;
+int			pipeopt_validation_window = 3600;
+int			pipeopt_baseline_window = 3600;
+int			pipeopt_validation_min_calls = 100;
+double		pipeopt_revert_threshold = 10;
+double		pipeopt_validation_alpha = 0.05;
+int			pipeopt_auto_revert = PIPEOPT_AUTO_REVERT_AUTOMATIC;
+
+static const struct config_enum_entry auto_revert_options[] = {
+	{"automatic", PIPEOPT_AUTO_REVERT_AUTOMATIC, false},
+	{"all", PIPEOPT_AUTO_REVERT_ALL, false},
+	{"off", PIPEOPT_AUTO_REVERT_OFF, false},
+	{NULL, 0, false}
+};
 
 /* Every name in pipeopt.disabled_rules must be a rule. */
 static bool
@@ -289,6 +302,57 @@ pipeopt_define_gucs(void)
 							PGC_SUSET,
 							GUC_UNIT_KB,
 							NULL, NULL, NULL);
+	/* the effectiveness monitor (src/sql/0.1/86_monitor.sql, docs/monitor.md) */
+	DefineCustomIntVariable("pipeopt.validation_window",
+							"How long the effectiveness monitor watches a change before its verdict.",
+							"Counted from the end of the change; 0 judges at the next check.",
+							&pipeopt_validation_window,
+							3600, 0, INT_MAX / 1000,
+							PGC_SUSET,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("pipeopt.baseline_window",
+							"How much history before a change the effectiveness monitor compares with.",
+							NULL,
+							&pipeopt_baseline_window,
+							3600, 1, INT_MAX / 1000,
+							PGC_SUSET,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("pipeopt.validation_min_calls",
+							"Calls of the affected statements needed before and after a change for a verdict.",
+							"Fewer when the validation window closes: the verdict is insufficient.",
+							&pipeopt_validation_min_calls,
+							100, 1, INT_MAX,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+	DefineCustomRealVariable("pipeopt.revert_threshold",
+							 "Slowdown, in percent, beyond which a change counts as a regression.",
+							 "The monitor reverts a change only when the statements it affects, or the "
+							 "whole workload, are significantly slower than this.",
+							 &pipeopt_revert_threshold,
+							 10, 0, 1000,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+	DefineCustomRealVariable("pipeopt.validation_alpha",
+							 "Significance level of the effectiveness monitor's tests.",
+							 NULL,
+							 &pipeopt_validation_alpha,
+							 0.05, 0.0001, 0.5,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+	DefineCustomEnumVariable("pipeopt.auto_revert",
+							 "Which regressed changes the effectiveness monitor reverts by itself.",
+							 "automatic: changes approved by policy; all: approved ones too; off: none.",
+							 &pipeopt_auto_revert,
+							 PIPEOPT_AUTO_REVERT_AUTOMATIC,
+							 auto_revert_options,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
 
 	/* sizes of shared memory: only when loaded at server start */
 	if (process_shared_preload_libraries_in_progress)

@@ -49,6 +49,15 @@ extern double pipeopt_cost_per_cpu_hour;	/* 0 = no money in the ranking */
 extern double pipeopt_cost_per_gb_month;
 extern int	pipeopt_partition_min_size;	/* kB */
 extern int	pipeopt_max_online_rewrite_size;	/* kB */
+extern int	pipeopt_validation_window;	/* seconds */
+extern int	pipeopt_baseline_window;	/* seconds */
+extern int	pipeopt_validation_min_calls;
+extern double pipeopt_revert_threshold;	/* percent */
+extern double pipeopt_validation_alpha;
+extern int	pipeopt_auto_revert;	/* PIPEOPT_AUTO_REVERT_* */
+#define PIPEOPT_AUTO_REVERT_AUTOMATIC	0
+#define PIPEOPT_AUTO_REVERT_ALL			1
+#define PIPEOPT_AUTO_REVERT_OFF			2
 extern void pipeopt_define_gucs(void);
 
 /* capture/registry.c: shared memory of the workers */

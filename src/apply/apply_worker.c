@@ -2,7 +2,8 @@
  *
  * apply_worker.c
  *	  The apply worker: one dynamic background worker per request, started
- *	  by the db worker's tick (every approved change due now) or by
+ *	  by the db worker's tick (every revert the effectiveness monitor
+ *	  decided, then every approved change due now) or by
  *	  pipeopt.apply_now() / pipeopt.rollback() (one change, waited for).
  *
  * A worker first takes its database's apply lock (a session advisory
@@ -17,6 +18,10 @@
  *   pipeopt.apply_lock_timeout and pipeopt.apply_statement_timeout  ->
  *   after a failure, DROP INDEX CONCURRENTLY of the INVALID index it left
  *   ->  finish (applied; or approved again after a backoff; or failed).
+ *
+ * A revert the monitor decided (src/sql/0.1/87_revert.sql) is a rollback
+ * claimed through _revert_claim(), which records who asked and why, and
+ * reported back with _revert_finished(); it goes before approved changes.
  *
  * The worker runs as the bootstrap superuser: building an index needs the
  * table owner's rights, and PostgreSQL's index build itself evaluates
@@ -51,6 +56,11 @@
 #define SQL_LEFTOVER "SELECT pipeopt._apply_leftover($1)"
 #define SQL_FINISH "SELECT pipeopt._apply_finish($1, $2, $3, $4)"
 #define SQL_NEXT_DUE "SELECT pipeopt._apply_next_due()"
+#define SQL_NEXT_REVERT "SELECT pipeopt._revert_next_due()"
+#define SQL_REVERT_CLAIM \
+	"SELECT (r->>'ok'), (r->>'log_id'), (r->>'ddl'), (r->>'reason')" \
+	" FROM pipeopt._revert_claim($1) r"
+#define SQL_REVERT_FINISHED "SELECT pipeopt._revert_finished($1)"
 #define SQL_REPORT \
 	"INSERT INTO pipeopt.apply_requests" \
 	" (token, advice_id, action, requested_by, finished_at, outcome, detail, log_id)" \
@@ -211,9 +221,12 @@ report(const ApplyRequest *req, const char *outcome, const char *detail, int64 l
 	(void) pipeopt_query_rows(SQL_REPORT, 7, types, values, nulls);
 }
 
-/* Claim, run and finish one change. */
+/*
+ * Claim, run and finish one change: the request's, or (revert) the
+ * rollback of a change the effectiveness monitor decided to revert.
+ */
 static void
-change(const ApplyRequest *req, int64 advice_id)
+change(const ApplyRequest *req, int64 advice_id, bool revert)
 {
 	Oid			types[3] = {INT8OID, TEXTOID, NAMEOID};
 	Datum		values[3];
@@ -227,13 +240,16 @@ change(const ApplyRequest *req, int64 advice_id)
 	values[0] = Int64GetDatum(advice_id);
 	values[1] = CStringGetTextDatum(action_name(req));
 	values[2] = NameGetDatum(&req->requested_by);
-	rows = pipeopt_query_rows(SQL_CLAIM, 3, types, values, NULL);
+	if (revert)
+		rows = pipeopt_query_rows(SQL_REVERT_CLAIM, 1, types, values, NULL);
+	else
+		rows = pipeopt_query_rows(SQL_CLAIM, 3, types, values, NULL);
 	claim = linitial(rows);
 	if (strcmp(claim[0], "true") != 0)
 	{
 		ereport(LOG,
-				(errmsg("pipeopt did not apply recommendation %lld: %s",
-						(long long) advice_id, claim[3])));
+				(errmsg("pipeopt did not %s recommendation %lld: %s",
+						revert ? "revert" : "apply", (long long) advice_id, claim[3])));
 		report(req, "refused", claim[3], 0);
 		return;
 	}
@@ -244,11 +260,19 @@ change(const ApplyRequest *req, int64 advice_id)
 	{
 		ereport(LOG,
 				(errmsg("pipeopt %s recommendation %lld: %s",
+						revert ? "reverts" :
 						req->action == APPLY_ACTION_ROLLBACK ? "rolls back" : "applies",
 						(long long) advice_id, ddl)));
 		ok = run_ddl(ddl, &error);
 	}
 	finish(log_id, ok, error, ok ? NULL : clean_up(log_id));
+	if (revert)
+	{
+		Oid			log_type[1] = {INT8OID};
+		Datum		log_value[1] = {Int64GetDatum(log_id)};
+
+		(void) pipeopt_query_rows(SQL_REVERT_FINISHED, 1, log_type, log_value, NULL);
+	}
 	report(req, ok ? "succeeded" : "failed", error, log_id);
 }
 
@@ -292,15 +316,23 @@ pipeopt_apply_main(Datum main_arg)
 
 		recover();
 		if (req.advice_id > 0)
-			change(&req, req.advice_id);
+			change(&req, req.advice_id, false);
 		else
 		{
 			for (int n = 0; n < MAX_CHANGES_PER_WORKER; n++)
 			{
-				got = query_value(SQL_NEXT_DUE, 0, NULL, NULL, NULL);
+				/* reverts first: the harm they undo is ongoing */
+				bool		revert = true;
+
+				got = query_value(SQL_NEXT_REVERT, 0, NULL, NULL, NULL);
+				if (got == NULL)
+				{
+					revert = false;
+					got = query_value(SQL_NEXT_DUE, 0, NULL, NULL, NULL);
+				}
 				if (got == NULL)
 					break;
-				change(&req, pg_strtoint64(got));
+				change(&req, pg_strtoint64(got), revert);
 				MemoryContextReset(work_cxt);
 			}
 		}

@@ -13,10 +13,12 @@
  * A db worker only keeps time: each tick is "SELECT * FROM
  * pipeopt.capture()", then "SELECT * FROM pipeopt.analyze()" (the analyze
  * stage, for the statements the capture touched), and every
- * pipeopt.advise_interval "SELECT * FROM pipeopt.advise_indexes()" and
- * "SELECT * FROM pipeopt.advise_storage()"; then
- * "SELECT pipeopt._auto_approve()" and, when a change is due, an apply
- * worker (apply/apply.h) is started. Each step runs in
+ * pipeopt.advise_interval "SELECT * FROM pipeopt.advise_indexes()",
+ * "SELECT * FROM pipeopt.advise_storage()" and
+ * "SELECT * FROM pipeopt.advise_partitions()"; then
+ * "SELECT pipeopt._auto_approve()", "SELECT * FROM pipeopt.verify_changes()"
+ * (the effectiveness monitor) and, when a change or a revert is due, an
+ * apply worker (apply/apply.h) is started. Each step runs in
  * its own transaction, so a tick does exactly what a user calling the
  * functions does and an analysis that fails never holds back the capture.
  * A failed step is logged, recorded in pipeopt.capture_failures in a fresh
@@ -381,9 +383,10 @@ start_apply_worker(void)
  * One tick: capture, analyze what is new, and every
  * pipeopt.advise_interval run the index advisor, then the storage and the
  * partition advisors, over the whole workload (the first tick of a worker
- * included). A failed advisor run is retried
- * at the next tick. Then approve by policy, and start an apply worker for
- * the changes due (each tick, so backoffs and the window are honoured).
+ * included). A failed advisor run is retried at the next tick. Then
+ * approve by policy, judge the changes whose validation window closed, and
+ * start an apply worker for the changes and reverts due (each tick, so
+ * backoffs and the window are honoured).
  */
 static void
 run_tick(MemoryContext tick_cxt)
@@ -407,7 +410,9 @@ run_tick(MemoryContext tick_cxt)
 			last_advise = GetCurrentTimestamp();
 	}
 	(void) run_step(tick_cxt, "approve", "SELECT pipeopt._auto_approve()", NULL);
-	if (run_step(tick_cxt, "apply", "SELECT pipeopt._apply_pending()", &pending) && pending)
+	(void) run_step(tick_cxt, "verify", "SELECT * FROM pipeopt.verify_changes()", NULL);
+	if (run_step(tick_cxt, "apply", "SELECT pipeopt._apply_pending() OR pipeopt._revert_pending()",
+				 &pending) && pending)
 		start_apply_worker();
 	pipeopt_registry_note_tick(MyDatabaseId, ok);
 }

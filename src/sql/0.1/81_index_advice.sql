@@ -395,10 +395,13 @@ BEGIN
          coalesce(a.saving, 0) AS saving_ms_per_hour,
          a.cost_before, a.cost_after,
          (c.j ->> 'maintenance')::double precision AS maintenance_cost,
-         -- confidence: the evidence (calls seen, up to 30) and the plans'
-         -- basis (constants, parameter samples, or generic plans)
-         round((0.95 * (0.5 + 0.5 * least(coalesce(a.calls, 0) / 30.0, 1))
-                * coalesce(a.basis, 1))::numeric, 2)::double precision AS confidence,
+         -- confidence: the evidence (calls seen, up to 30), the plans'
+         -- basis (constants, parameter samples, or generic plans) and the
+         -- kind's record of predicted against actual savings (88_feedback.sql)
+         least(round((0.95 * (0.5 + 0.5 * least(coalesce(a.calls, 0) / 30.0, 1))
+                       * coalesce(a.basis, 1)
+                       * @extschema@._confidence_factor('create_index'))::numeric, 2), 0.99)::double precision
+           AS confidence,
          CASE WHEN (c.j ->> 'maintenance')::double precision > 0.1 * (c.j ->> 'saving')::double precision
                 OR pg_relation_size(c.relid) > 10737418240 THEN 'medium' ELSE 'low' END AS risk,
          format('saves %s planner cost per hour over %s statements; %s', round((c.j ->> 'saving')::numeric),
@@ -421,7 +424,9 @@ BEGIN
   UNION ALL
   SELECT 'drop_index', d.relid, 'drop_index:' || d.indexrelid,
          jsonb_build_object('relid', d.relid, 'indexrelid', d.indexrelid, 'rule', d.rule),
-         d.estimated_bytes, NULL, NULL, NULL, NULL, d.confidence, d.risk, d.message,
+         d.estimated_bytes, NULL, NULL, NULL, NULL,
+         least(round((d.confidence * @extschema@._confidence_factor('drop_index'))::numeric, 2), 0.99)::double precision,
+         d.risk, d.message,
          jsonb_build_object('rule', d.rule)
     FROM @extschema@._drop_candidates() d;
 

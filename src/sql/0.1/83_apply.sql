@@ -26,6 +26,7 @@ CREATE TABLE @extschema@.change_log (
   approval_note   text,
   automatic       boolean NOT NULL DEFAULT false,
   requested_by    name NOT NULL,
+  reason          text,		-- why, when pipeopt asked (87_revert.sql)
   attempt         integer NOT NULL,
   ddl             text,
   -- the index the change creates or drops
@@ -214,7 +215,7 @@ LANGUAGE sql
 SET search_path = pg_catalog, pg_temp
 AS $f$
   UPDATE @extschema@.advice x
-     SET status = _set_status.status, status_reason = reason, status_changed_at = now(), updated_at = now()
+     SET status = _set_status.status, status_reason = _set_status.reason, status_changed_at = now(), updated_at = now()
    WHERE x.id = advice_id
 $f$;
 

@@ -46,6 +46,8 @@ GRANT SELECT ON @extschema@.recommendations, @extschema@.change_log, @extschema@
                 @extschema@.automation, @extschema@.automation_policy,
                 @extschema@.verification, @extschema@.verification_statements
   TO pg_read_all_stats;
+-- the effectiveness monitor's record per kind (88_feedback.sql)
+GRANT SELECT ON @extschema@.prediction_accuracy TO pipeopt_reader, pg_read_all_stats;
 -- what the views call
 GRANT EXECUTE ON FUNCTION @extschema@._advice_ddl(text, jsonb, bigint),
                           @extschema@._advice_index_name(jsonb, bigint),
