@@ -40,6 +40,8 @@ pipeopt.sample_interval = 2
 pipeopt.advise_interval = 0
 pipeopt.param_sample_rate = 0.2
 pipeopt.unused_index_days = 1
+pipeopt.validation_window = 10
+pipeopt.validation_min_calls = 50
 CONF
 as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w start >/dev/null
 as_pg "$bindir/createdb" -h "$dir" -p "$port" -U postgres shop
@@ -95,6 +97,19 @@ psql_demo -U postgres -c "WITH applied AS (SELECT min(finished_at) AS at FROM pi
     FROM pipeopt.top_statements t, applied a, pipeopt.statement_history(t.fingerprint) h
    WHERE t.query ~ '^SELECT .*shop\.'
    GROUP BY t.query ORDER BY 2 DESC NULLS LAST"
+say "What each change really did: the effectiveness monitor's verdicts (pipeopt.verification)"
+# the worker judges each change once its validation window has passed;
+# verify_changes() does the same on demand
+for _ in $(seq 1 30); do
+  psql_demo -U postgres -c 'SELECT count(*) FROM pipeopt.verify_changes()' >/dev/null
+  [ "$(psql_demo -U postgres -Atc "SELECT count(*) FROM pipeopt.verification WHERE verdict = 'pending'")" -eq 0 ] && break
+  sleep 1
+done
+psql_demo -U postgres -c "SELECT v.change_id, v.verdict, round(v.mean_ms_before::numeric, 3) AS ms_before,
+  round(v.mean_ms_after::numeric, 3) AS ms_after, round(v.predicted_saving_ms_per_hour::numeric) AS predicted_ms_per_h,
+  round(v.actual_saving_ms_per_hour::numeric) AS actual_ms_per_h, a.status, v.reverted
+  FROM pipeopt.verification v JOIN pipeopt.advice a ON a.id = v.advice_id ORDER BY v.change_id"
+
 say "The report (pipeopt.report(); pipeopt.report_html() is the same as one HTML page)"
 psql_demo -U postgres -Atc "SELECT pipeopt.report()"
 echo
