@@ -20,7 +20,10 @@
  * thousands of calls a test on them calls any drift significant.
  *
  * The two sides are compared with Welch's t-test (unequal variances), with
- * Welch-Satterthwaite degrees of freedom, each side having n - 1:
+ * Welch-Satterthwaite degrees of freedom, each side contributing Kish's
+ * effective number of intervals, (sum x_i)^2 / sum x_i^2, minus one: fewer
+ * when a few intervals hold most of the calls (without it the test finds
+ * 6-7% of no-effect changes significant at 0.05; with it, 5-6%):
  *
  *	  two-sided   H0: R_after = R_before                        p_value
  *	  one-sided   H0: R_after <= (1 + threshold) R_before       p_regression
