@@ -8,9 +8,13 @@
  * DATABASE ... TEMPLATE refuse to run while another session is connected to
  * the database concerned, and a db worker is such a session: before these
  * commands run, the worker is stopped and its slot suspended, so the
- * launcher does not start it again while the command waits. After CREATE
- * EXTENSION pipeopt commits, a worker is started in that database; after a
- * DROP commits, the worker is woken so it notices the extension is gone.
+ * launcher does not start it again while the command waits. DROP EXTENSION
+ * pipeopt stops the database's own worker too: a tick in the middle of
+ * taking pipeopt's tables could otherwise deadlock with the drop, which
+ * takes them in another order; the suspension is lifted when the drop's
+ * transaction ends. After CREATE EXTENSION pipeopt commits, a worker is
+ * started in that database; after a DROP commits, the worker is woken so
+ * it notices the extension is gone.
  *
  *-------------------------------------------------------------------------
  */
@@ -30,6 +34,7 @@ static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 static bool xact_callback_registered = false;
 static bool pending_start = false;
 static bool pending_wake = false;
+static bool pending_resume = false;	/* this database's worker, suspended */
 
 static void
 pipeopt_xact_callback(XactEvent event, void *arg)
@@ -37,19 +42,42 @@ pipeopt_xact_callback(XactEvent event, void *arg)
 	switch (event)
 	{
 		case XACT_EVENT_COMMIT:
+			if (pending_resume)
+				pipeopt_registry_resume(MyDatabaseId);
 			if (pending_start)
 				(void) pipeopt_start_db_worker(MyDatabaseId, false);
 			if (pending_wake)
 				pipeopt_registry_wake(MyDatabaseId);
-			pending_start = pending_wake = false;
+			pending_start = pending_wake = pending_resume = false;
 			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
-			pending_start = pending_wake = false;
+			if (pending_resume)
+				pipeopt_registry_resume(MyDatabaseId);
+			pending_start = pending_wake = pending_resume = false;
 			break;
 		default:
 			break;
 	}
+}
+
+/* Whether the statement drops the extension pipeopt. */
+static bool
+drops_pipeopt(Node *parsetree)
+{
+	ListCell   *lc;
+
+	if (!IsA(parsetree, DropStmt) ||
+		((DropStmt *) parsetree)->removeType != OBJECT_EXTENSION)
+		return false;
+	foreach(lc, ((DropStmt *) parsetree)->objects)
+	{
+		Node	   *name = lfirst(lc);
+
+		if (IsA(name, String) && strcmp(strVal(name), PIPEOPT_EXTENSION_NAME) == 0)
+			return true;
+	}
+	return false;
 }
 
 static void
@@ -135,6 +163,12 @@ pipeopt_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 			pipeopt_registry_suspend(busy_db, DDL_SUSPEND_MS);
 		else
 			busy_db = InvalidOid;
+		if (drops_pipeopt(parsetree))
+		{
+			note_at_commit(false, false);
+			pending_resume = true;
+			pipeopt_registry_suspend(MyDatabaseId, DDL_SUSPEND_MS);
+		}
 	}
 
 	if (prev_ProcessUtility)
