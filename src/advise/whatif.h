@@ -126,4 +126,13 @@ extern WhatifSample *whatif_bind(const WhatifParams *params, char **values, int 
 extern bool whatif_cost(List *queries, List *samples, Oid role, const char *search_path,
 						WhatifConfig *config, WhatifCost *out, char **error);
 
+/*
+ * One parameter sample as pipeopt's SQL passes it, a jsonb object
+ * {"params": [text or null, ...], "count": n}: its values for whatif_bind
+ * and its count. false when it is not of that shape.
+ */
+struct JsonbValue;
+extern bool whatif_sample_values(struct JsonbValue *sample, char ***values, int *nvalues,
+								 int *count);
+
 #endif							/* PIPEOPT_WHATIF_H */

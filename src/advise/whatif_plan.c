@@ -25,6 +25,8 @@
 #include "parse/sandbox.h"
 #include "rewrite/rewriteHandler.h"
 #include "storage/lmgr.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
@@ -352,4 +354,34 @@ whatif_cost(List *queries, List *samples, Oid role, const char *search_path,
 	CostArgs	a = {queries, samples, config, out, CurrentMemoryContext};
 
 	return pipeopt_sandbox_run(role, search_path, cost_in_sandbox, &a, error);
+}
+
+bool
+whatif_sample_values(JsonbValue *sample, char ***values, int *nvalues, int *count)
+{
+	JsonbValue	params,
+				n;
+
+	if (sample == NULL || sample->type != jbvBinary ||
+		!JsonContainerIsObject(sample->val.binary.data) ||
+		!getKeyJsonValueFromContainer(sample->val.binary.data, "params", 6, &params) ||
+		!getKeyJsonValueFromContainer(sample->val.binary.data, "count", 5, &n) ||
+		params.type != jbvBinary || !JsonContainerIsArray(params.val.binary.data) ||
+		n.type != jbvNumeric)
+		return false;
+	*count = DatumGetInt32(DirectFunctionCall1(numeric_int4, NumericGetDatum(n.val.numeric)));
+	*nvalues = JsonContainerSize(params.val.binary.data);
+	*values = palloc(sizeof(char *) * Max(*nvalues, 1));
+	for (int k = 0; k < *nvalues; k++)
+	{
+		JsonbValue *v = getIthJsonbValueFromContainer(params.val.binary.data, k);
+
+		if (v->type == jbvNull)
+			(*values)[k] = NULL;
+		else if (v->type == jbvString)
+			(*values)[k] = pnstrdup(v->val.string.val, v->val.string.len);
+		else
+			return false;
+	}
+	return true;
 }

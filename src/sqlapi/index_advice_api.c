@@ -122,35 +122,14 @@ bind_samples(WorkloadStatement *st, Jsonb *samples)
 	for (int i = 0; i < n; i++)
 	{
 		JsonbValue *sample = getIthJsonbValueFromContainer(&samples->root, i);
-		JsonbValue	params,
-					count;
 		int			nvalues,
 					times;
 		char	  **values;
 		char	   *error;
 		WhatifSample *ws;
 
-		if (sample == NULL || sample->type != jbvBinary ||
-			!JsonContainerIsObject(sample->val.binary.data) ||
-			!getKeyJsonValueFromContainer(sample->val.binary.data, "params", 6, &params) ||
-			!getKeyJsonValueFromContainer(sample->val.binary.data, "count", 5, &count) ||
-			params.type != jbvBinary || !JsonContainerIsArray(params.val.binary.data) ||
-			count.type != jbvNumeric)
+		if (!whatif_sample_values(sample, &values, &nvalues, &times))
 			bad_samples(st->label);
-		times = DatumGetInt32(DirectFunctionCall1(numeric_int4, NumericGetDatum(count.val.numeric)));
-		nvalues = JsonContainerSize(params.val.binary.data);
-		values = palloc(sizeof(char *) * Max(nvalues, 1));
-		for (int k = 0; k < nvalues; k++)
-		{
-			JsonbValue *v = getIthJsonbValueFromContainer(params.val.binary.data, k);
-
-			if (v->type == jbvNull)
-				values[k] = NULL;
-			else if (v->type == jbvString)
-				values[k] = pnstrdup(v->val.string.val, v->val.string.len);
-			else
-				bad_samples(st->label);
-		}
 		ws = whatif_bind(&st->params, values, nvalues, st->role, st->search_path,
 						 CurrentMemoryContext, &error);
 		if (ws == NULL)

@@ -77,33 +77,14 @@ bind_samples(Prepared *p, Jsonb *samples)
 	for (int i = 0; i < (int) JB_ROOT_COUNT(samples); i++)
 	{
 		JsonbValue *sample = getIthJsonbValueFromContainer(&samples->root, i);
-		JsonbValue	params,
-					count;
 		char	  **values;
-		int			nvalues;
+		int			nvalues,
+					times;
 		char	   *error;
 		WhatifSample *ws;
 
-		if (sample == NULL || sample->type != jbvBinary ||
-			!JsonContainerIsObject(sample->val.binary.data) ||
-			!getKeyJsonValueFromContainer(sample->val.binary.data, "params", 6, &params) ||
-			!getKeyJsonValueFromContainer(sample->val.binary.data, "count", 5, &count) ||
-			params.type != jbvBinary || !JsonContainerIsArray(params.val.binary.data) ||
-			count.type != jbvNumeric)
+		if (!whatif_sample_values(sample, &values, &nvalues, &times))
 			bad_samples();
-		nvalues = JsonContainerSize(params.val.binary.data);
-		values = palloc(sizeof(char *) * Max(nvalues, 1));
-		for (int k = 0; k < nvalues; k++)
-		{
-			JsonbValue *v = getIthJsonbValueFromContainer(params.val.binary.data, k);
-
-			if (v->type == jbvNull)
-				values[k] = NULL;
-			else if (v->type == jbvString)
-				values[k] = pnstrdup(v->val.string.val, v->val.string.len);
-			else
-				bad_samples();
-		}
 		ws = whatif_bind(&p->params, values, nvalues, p->role, p->search_path,
 						 CurrentMemoryContext, &error);
 		if (ws == NULL)
@@ -111,8 +92,7 @@ bind_samples(Prepared *p, Jsonb *samples)
 			p->unusable++;
 			continue;
 		}
-		ws->count = Max(DatumGetInt32(DirectFunctionCall1(numeric_int4,
-														  NumericGetDatum(count.val.numeric))), 1);
+		ws->count = Max(times, 1);
 		p->samples = lappend(p->samples, ws);
 	}
 }
