@@ -254,6 +254,49 @@ $f$;
 -- each table's writes per hour from its statistics. Records the run, its
 -- statements and rejected candidates, and moves the recommendations
 -- (see the status notes above).
+-- ---------------------------------------------------------------------
+-- The captured workload as the advisors take it (index, storage and
+-- partition): the hours the local history covers (at least a minute), and
+-- per statement that parses and was called, its calls, time and rows over
+-- that history and the role that ran it most (one that still exists; NULL
+-- when none does), which it is analyzed and planned as.
+-- ---------------------------------------------------------------------
+CREATE FUNCTION @extschema@._workload_hours()
+RETURNS double precision
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $f$
+  SELECT greatest(coalesce(extract(epoch FROM max(c.captured_at)
+                                   - min(coalesce(c.interval_start, c.captured_at))) / 3600, 0),
+                  1.0 / 60)::double precision
+    FROM @extschema@.captures c WHERE c.origin = 'local'
+$f$;
+
+CREATE FUNCTION @extschema@._workload_statements()
+RETURNS TABLE (fingerprint text, query text, kind text, userid oid, calls numeric,
+               ms double precision, rows numeric)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $f$
+  WITH per_role AS (
+    SELECT s.fingerprint, s.userid, sum(s.calls) AS calls, sum(s.total_exec_time) AS ms,
+           sum(s.rows) AS rows
+      FROM @extschema@.samples s
+      JOIN @extschema@.captures c ON c.capture_id = s.capture_id AND c.origin = 'local'
+     GROUP BY s.fingerprint, s.userid
+  ), per_statement AS (
+    SELECT p.fingerprint, sum(p.calls) AS calls, sum(p.ms) AS ms, sum(p.rows) AS rows,
+           (array_agg(p.userid ORDER BY p.calls DESC, p.userid)
+              FILTER (WHERE p.userid IN (SELECT r.oid FROM pg_roles r)))[1] AS userid
+      FROM per_role p
+     GROUP BY p.fingerprint
+  )
+  SELECT st.fingerprint, st.query, st.kind, p.userid, p.calls, p.ms, p.rows
+    FROM per_statement p
+    JOIN @extschema@.statements st ON st.fingerprint = p.fingerprint
+   WHERE st.parse_error IS NULL AND p.calls > 0
+$f$;
+
 CREATE FUNCTION @extschema@.advise_indexes(
   budget text DEFAULT NULL, max_statements integer DEFAULT 200,
   OUT run_id bigint, OUT statements integer, OUT statements_planned integer,
@@ -278,32 +321,14 @@ BEGIN
   -- one run at a time (the worker and a DBA may both call it)
   PERFORM pg_advisory_xact_lock('@extschema@.advisor_runs'::regclass::oid::bigint);
 
-  SELECT extract(epoch FROM max(c.captured_at) - min(coalesce(c.interval_start, c.captured_at))) / 3600
-    INTO hours FROM @extschema@.captures c WHERE c.origin = 'local';
-  hours := greatest(coalesce(hours, 0), 1.0 / 60);
+  hours := @extschema@._workload_hours();
 
   CREATE TEMP TABLE pipeopt_advise_stmts ON COMMIT DROP AS
-  WITH per_role AS (
-    SELECT s.fingerprint, s.userid, sum(s.calls) AS calls, sum(s.total_exec_time) AS ms,
-           sum(s.rows) AS rows
-      FROM @extschema@.samples s
-      JOIN @extschema@.captures c ON c.capture_id = s.capture_id AND c.origin = 'local'
-     GROUP BY s.fingerprint, s.userid
-  ), per_statement AS (
-    SELECT p.fingerprint, sum(p.calls) AS calls, sum(p.ms) AS ms, sum(p.rows) AS rows,
-           -- planned as the role that ran it most (a role that still exists)
-           (array_agg(p.userid ORDER BY p.calls DESC, p.userid)
-              FILTER (WHERE p.userid IN (SELECT r.oid FROM pg_roles r)))[1] AS userid
-      FROM per_role p
-     GROUP BY p.fingerprint
-  )
-  SELECT st.fingerprint, st.query, p.userid, p.calls / hours AS calls_per_hour,
-         p.ms / greatest(p.calls, 1) AS mean_ms, p.rows / greatest(p.calls, 1) AS rows_per_call
-    FROM per_statement p
-    JOIN @extschema@.statements st ON st.fingerprint = p.fingerprint
-   WHERE st.parse_error IS NULL AND st.kind IN ('select', 'insert', 'update', 'delete', 'merge')
-     AND p.calls > 0
-   ORDER BY p.ms DESC, st.fingerprint
+  SELECT w.fingerprint, w.query, w.userid, w.calls / hours AS calls_per_hour,
+         w.ms / greatest(w.calls, 1) AS mean_ms, w.rows / greatest(w.calls, 1) AS rows_per_call
+    FROM @extschema@._workload_statements() w
+   WHERE w.kind IN ('select', 'insert', 'update', 'delete', 'merge')
+   ORDER BY w.ms DESC, w.fingerprint
    LIMIT max_statements;
   GET DIAGNOSTICS statements = ROW_COUNT;
 

@@ -476,29 +476,15 @@ BEGIN
   END IF;
   PERFORM pg_advisory_xact_lock('@extschema@.partition_changes'::regclass::oid::bigint);
 
-  SELECT extract(epoch FROM max(x.captured_at) - min(coalesce(x.interval_start, x.captured_at))) / 3600
-    INTO hours FROM @extschema@.captures x WHERE x.origin = 'local';
-  hours := greatest(coalesce(hours, 0), 1.0 / 60);
+  hours := @extschema@._workload_hours();
 
   -- the statements that took the most time, each with the role that ran it most
   CREATE TEMP TABLE pipeopt_part_stmts ON COMMIT DROP AS
-  WITH per_role AS (
-    SELECT s.fingerprint, s.userid, sum(s.calls) AS calls, sum(s.total_exec_time) AS ms
-      FROM @extschema@.samples s
-      JOIN @extschema@.captures x ON x.capture_id = s.capture_id AND x.origin = 'local'
-     GROUP BY s.fingerprint, s.userid
-  ), per_statement AS (
-    SELECT p.fingerprint, sum(p.calls) AS calls, sum(p.ms) AS ms,
-           (array_agg(p.userid ORDER BY p.calls DESC, p.userid)
-              FILTER (WHERE p.userid IN (SELECT r.oid FROM pg_roles r)))[1] AS userid
-      FROM per_role p GROUP BY p.fingerprint
-  )
-  SELECT st.fingerprint, st.query, p.userid, p.calls / hours AS calls_per_hour,
-         p.ms / greatest(p.calls, 1) AS mean_ms
-    FROM per_statement p JOIN @extschema@.statements st ON st.fingerprint = p.fingerprint
-   WHERE st.parse_error IS NULL AND st.kind IN ('select', 'update', 'delete', 'merge') AND p.calls > 0
-     AND p.userid IS NOT NULL
-   ORDER BY p.ms DESC, st.fingerprint
+  SELECT w.fingerprint, w.query, w.userid, w.calls / hours AS calls_per_hour,
+         w.ms / greatest(w.calls, 1) AS mean_ms
+    FROM @extschema@._workload_statements() w
+   WHERE w.kind IN ('select', 'update', 'delete', 'merge') AND w.userid IS NOT NULL
+   ORDER BY w.ms DESC, w.fingerprint
    LIMIT max_statements;
   GET DIAGNOSTICS statements = ROW_COUNT;
 

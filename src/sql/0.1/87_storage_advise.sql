@@ -455,32 +455,16 @@ BEGIN
   -- one advisor run at a time (the index advisor takes the same lock)
   PERFORM pg_advisory_xact_lock('@extschema@.advisor_runs'::regclass::oid::bigint);
 
-  SELECT extract(epoch FROM max(c.captured_at) - min(coalesce(c.interval_start, c.captured_at))) / 3600
-    INTO hours FROM @extschema@.captures c WHERE c.origin = 'local';
-  hours := greatest(coalesce(hours, 0), 1.0 / 60);
+  hours := @extschema@._workload_hours();
 
   -- the statements, as the index advisor takes them
   CREATE TEMP TABLE pipeopt_storage_stmts ON COMMIT DROP AS
-  WITH per_role AS (
-    SELECT s.fingerprint, s.userid, sum(s.calls) AS calls, sum(s.total_exec_time) AS ms, sum(s.rows) AS rows
-      FROM @extschema@.samples s
-      JOIN @extschema@.captures c ON c.capture_id = s.capture_id AND c.origin = 'local'
-     GROUP BY s.fingerprint, s.userid
-  ), per_statement AS (
-    SELECT p.fingerprint, sum(p.calls) AS calls, sum(p.ms) AS ms, sum(p.rows) AS rows,
-           (array_agg(p.userid ORDER BY p.calls DESC, p.userid)
-              FILTER (WHERE p.userid IN (SELECT r.oid FROM pg_roles r)))[1] AS userid
-      FROM per_role p
-     GROUP BY p.fingerprint
-  )
-  SELECT st.fingerprint, st.query, p.userid, p.calls, p.ms, p.calls / hours AS calls_per_hour,
-         p.ms / greatest(p.calls, 1) AS mean_ms, p.rows::double precision / greatest(p.calls, 1) AS rows_per_call,
+  SELECT w.fingerprint, w.query, w.userid, w.calls, w.ms, w.calls / hours AS calls_per_hour,
+         w.ms / greatest(w.calls, 1) AS mean_ms, w.rows::double precision / greatest(w.calls, 1) AS rows_per_call,
          NULL::jsonb AS samples, NULL::jsonb AS shape
-    FROM per_statement p
-    JOIN @extschema@.statements st ON st.fingerprint = p.fingerprint
-   WHERE st.parse_error IS NULL AND st.kind IN ('select', 'insert', 'update', 'delete', 'merge')
-     AND p.calls > 0 AND p.userid IS NOT NULL
-   ORDER BY p.ms DESC, st.fingerprint
+    FROM @extschema@._workload_statements() w
+   WHERE w.kind IN ('select', 'insert', 'update', 'delete', 'merge') AND w.userid IS NOT NULL
+   ORDER BY w.ms DESC, w.fingerprint
    LIMIT max_statements;
   GET DIAGNOSTICS statements = ROW_COUNT;
   UPDATE pipeopt_storage_stmts t SET samples = @extschema@._plan_samples(t.fingerprint, t.userid, t.query);
